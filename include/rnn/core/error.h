@@ -1,0 +1,37 @@
+// The one exception type of rnn.cpp, and the checks that raise it.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace rnn {
+
+// Every failure the library reports is an rnn::Error carrying one line that names
+// the problem (what, where, the offending value).
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Joins any streamable values into one string: concat("got ", 3, " rows").
+template <class... Parts>
+std::string concat(Parts&&... parts) {
+  std::ostringstream out;
+  (out << ... << std::forward<Parts>(parts));
+  return out.str();
+}
+
+template <class... Parts>
+[[noreturn]] void fail(Parts&&... parts) {
+  throw Error(concat(std::forward<Parts>(parts)...));
+}
+
+// Throws rnn::Error with the joined message when `condition` is false.
+template <class... Parts>
+void check(bool condition, Parts&&... parts) {
+  if (!condition) fail(std::forward<Parts>(parts)...);
+}
+
+}  // namespace rnn
