@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "rnn/nn/init.h"
+
 namespace rnn::nn {
 
 template <class T>
@@ -19,9 +21,8 @@ Embedding<T>::Embedding(int64_t num_embeddings, int64_t embedding_dim, Parameter
     padding_idx_ = p < 0 ? p + num_embeddings : p;
   }
   weight_ = store.add(prefix + "weight", {num_embeddings, embedding_dim});
+  init::normal(store.value_view(weight_), rng, 0.0, 1.0);
   T* w = store.value(weight_);
-  for (int64_t i = 0; i < num_embeddings * embedding_dim; ++i)
-    w[i] = static_cast<T>(rng.normal());
   if (padding_idx_)
     std::fill(w + *padding_idx_ * embedding_dim, w + (*padding_idx_ + 1) * embedding_dim, T(0));
 }

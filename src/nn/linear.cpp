@@ -1,8 +1,7 @@
 #include "rnn/nn/linear.h"
 
-#include <cmath>
-
 #include "rnn/kernels/gemm.h"
+#include "rnn/nn/init.h"
 
 namespace rnn::nn {
 
@@ -18,14 +17,8 @@ Linear<T>::Linear(int64_t in_features, int64_t out_features, Parameters<T>& stor
 
   // kaiming_uniform_(a = sqrt(5)): gain = sqrt(2 / (1 + 5)), bound = gain * sqrt(3 / I)
   // = 1 / sqrt(I); the bias uses the same bound.
-  const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
-  T* w = store.value(weight_);
-  for (int64_t i = 0; i < out_features * in_features; ++i)
-    w[i] = static_cast<T>(rng.uniform(-bound, bound));
-  if (bias) {
-    T* b = store.value(bias_);
-    for (int64_t i = 0; i < out_features; ++i) b[i] = static_cast<T>(rng.uniform(-bound, bound));
-  }
+  init::linear_default(store.value_view(weight_),
+                       bias ? store.value_view(bias_) : TensorView<T>{}, rng);
 }
 
 template <class T>
