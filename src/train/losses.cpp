@@ -40,10 +40,9 @@ LossResult<T> cross_entropy_rows(const char* who, const T* logits, int64_t N, in
 
   // Pass 1: validate, and the denominators of the mean.
   double den_nll = 0.0;     // sum of w[t_n] over kept, non-ignored rows
-  double kept_rows = 0.0;   // rows not masked (ignored ones included)
+  double kept_rows = 0.0;   // kept, non-ignored rows
   for (int64_t n = 0; n < N; ++n) {
     if (mask && !mask[n]) continue;
-    kept_rows += 1.0;
     const T* row = logits + n * C;
     for (int64_t c = 0; c < C; ++c) {
       if (!std::isfinite(row[c])) {
@@ -57,6 +56,7 @@ LossResult<T> cross_entropy_rows(const char* who, const T* logits, int64_t N, in
            " (ignore_index is ", options.ignore_index, ")");
     }
     den_nll += w(t);
+    kept_rows += 1.0;
   }
   double den_smooth = weighted ? den_nll : kept_rows;
   const bool mean = options.reduction == Reduction::Mean;

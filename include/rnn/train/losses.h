@@ -38,10 +38,8 @@ struct CrossEntropyOptions {
   double label_smoothing = 0.0;  // in [0, 1]
   Tensor<T> weight;              // [C] class weights; empty = all ones
   Reduction reduction = Reduction::Mean;
-  // [N] 0/1, empty = all rows. A row with mask 0 is removed as if it were not in the batch
-  // (its target is not checked; it counts in no denominator). This differs from
-  // ignore_index only in PyTorch's label-smoothing mean without weights, which divides
-  // the smoothing term by the number of rows including ignored ones.
+  // [N] 0/1, empty = all rows. A row with mask 0 counts as ignored, whatever its target
+  // (which is then not checked): padding in a batch of sequences.
   Tensor<uint8_t> mask;
 };
 
@@ -49,8 +47,7 @@ struct CrossEntropyOptions {
 // indices:
 //   row loss   l_n = w[t_n] * (-(1-eps) logp[n,t_n]) - (eps/C) sum_c w[c] logp[n,c]
 //              (l_n = 0 for ignored rows; w = 1 without weights; eps = label_smoothing)
-//   Mean       sum_n l_n / sum_{n not ignored} w[t_n]  (the smoothing term without weights is
-//              divided by the row count N, as PyTorch 1.13)
+//   Mean       sum_n l_n / sum_{n not ignored} w[t_n]
 //   Sum        sum_n l_n
 // logits [N,C], targets [N] in [0,C) or ignore_index. Throws rnn::Error on shape mismatch,
 // a target out of range (naming the row and the value), or a non-finite logit.
