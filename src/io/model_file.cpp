@@ -65,7 +65,7 @@ template <class T>
 void save_recurrent(const std::string& path, const Recurrent<T>& module, DType dtype) {
   // Recurrent only offers a non-const store(); the store is not owned by the module and
   // is only read here.
-  const Parameters<T>& store = const_cast<Recurrent<T>&>(module).store();
+  const Parameters<T>& store = module.store();
   save_recurrent(path, module.config(), store, module.prefix(), dtype);
 }
 

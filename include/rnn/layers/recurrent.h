@@ -86,6 +86,7 @@ class Recurrent {
   const RecurrentConfig& config() const { return config_; }
   const std::string& prefix() const { return prefix_; }
   Parameters<T>& store() { return *store_; }
+  const Parameters<T>& store() const { return *store_; }
 
   // Checks every argument (shapes, lengths, finiteness) and throws rnn::Error.
   // In Train mode dropout between layers draws from `rng` (may be null in Eval mode)
