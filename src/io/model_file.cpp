@@ -63,10 +63,7 @@ void save_recurrent(const std::string& path, const RecurrentConfig& config,
 
 template <class T>
 void save_recurrent(const std::string& path, const Recurrent<T>& module, DType dtype) {
-  // Recurrent only offers a non-const store(); the store is not owned by the module and
-  // is only read here.
-  const Parameters<T>& store = module.store();
-  save_recurrent(path, module.config(), store, module.prefix(), dtype);
+  save_recurrent(path, module.config(), module.store(), module.prefix(), dtype);
 }
 
 RecurrentConfig read_recurrent_config(const SafetensorsFile& file) {
