@@ -40,7 +40,6 @@ LossResult<T> cross_entropy_rows(const char* who, const T* logits, int64_t N, in
 
   // Pass 1: validate, and the denominators of the mean.
   double den_nll = 0.0;     // sum of w[t_n] over kept, non-ignored rows
-  double kept_rows = 0.0;   // kept, non-ignored rows
   for (int64_t n = 0; n < N; ++n) {
     if (mask && !mask[n]) continue;
     const T* row = logits + n * C;
@@ -56,9 +55,9 @@ LossResult<T> cross_entropy_rows(const char* who, const T* logits, int64_t N, in
            " (ignore_index is ", options.ignore_index, ")");
     }
     den_nll += w(t);
-    kept_rows += 1.0;
   }
-  double den_smooth = weighted ? den_nll : kept_rows;
+  // The smoothing term shares the NLL's denominator (PyTorch 1.13, with or without weights).
+  double den_smooth = den_nll;
   const bool mean = options.reduction == Reduction::Mean;
   if (!mean) den_nll = den_smooth = 1.0;
 
@@ -67,51 +66,74 @@ LossResult<T> cross_entropy_rows(const char* who, const T* logits, int64_t N, in
   if (none) result.losses = Tensor<T>(losses_shape);
   if (upstream.want_grad) result.grad = Tensor<T>(logits_shape);
 
-  std::vector<double> logp(static_cast<size_t>(C));
-  double nll_sum = 0.0;
-  double smooth_sum = 0.0;
-  double none_sum = 0.0;
-  for (int64_t n = 0; n < N; ++n) {
-    if (mask && !mask[n]) continue;
-    const int64_t t = targets[n];
-    if (t == options.ignore_index) continue;
-    const T* row = logits + n * C;
-    // log_softmax: logp_c = z_c - max - log(sum_j exp(z_j - max))
-    double top = static_cast<double>(row[0]);
-    for (int64_t c = 1; c < C; ++c) top = std::max(top, static_cast<double>(row[c]));
-    double total = 0.0;
-    for (int64_t c = 0; c < C; ++c) total += std::exp(static_cast<double>(row[c]) - top);
-    const double log_total = std::log(total);
-    for (int64_t c = 0; c < C; ++c) {
-      logp[static_cast<size_t>(c)] = static_cast<double>(row[c]) - top - log_total;
-    }
-    // nll_n = -w[t] logp_t; smooth_n = -sum_c w[c] logp_c
-    const double nll = -w(t) * logp[static_cast<size_t>(t)];
-    double smooth = 0.0;
-    if (eps > 0.0) {
-      for (int64_t c = 0; c < C; ++c) smooth -= w(c) * logp[static_cast<size_t>(c)];
-    }
-    nll_sum += nll;
-    smooth_sum += smooth;
-    const double row_loss = (1.0 - eps) * nll + (eps / static_cast<double>(C)) * smooth;
-    if (none) {
-      result.losses[n] = static_cast<T>(row_loss);
-      none_sum += row_loss;
-    }
-    if (upstream.want_grad) {
-      // d l_n / d z_j = a w[t] (p_j - [j==t]) + b (W p_j - w[j])
-      const double g = none ? (per_row ? static_cast<double>(per_row[n]) : 1.0)
-                            : static_cast<double>(upstream.scale);
-      const double a = (1.0 - eps) * g / den_nll;
-      const double b = (eps / static_cast<double>(C)) * g / den_smooth;
-      T* grad_row = result.grad.data() + n * C;
+  // Rows are independent: computed in parallel, reduced serially in row order, so the
+  // result does not depend on the number of threads.
+  std::vector<double> nll_row(static_cast<size_t>(N), 0.0);
+  std::vector<double> smooth_row(static_cast<size_t>(N), 0.0);
+  const double* weights = nullptr;
+  std::vector<double> weight_values;
+  if (weighted) {
+    weight_values.assign(options.weight.values().begin(), options.weight.values().end());
+    weights = weight_values.data();
+  }
+  const double inv_classes = 1.0 / static_cast<double>(C);
+  T* grad = upstream.want_grad ? result.grad.data() : nullptr;
+  T* losses = none ? result.losses.data() : nullptr;
+  const T scale = upstream.scale;
+#pragma omp parallel if (N * C >= (int64_t{1} << 16))
+  {
+    std::vector<double> logp(static_cast<size_t>(C));
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      if (mask && !mask[n]) continue;
+      const int64_t t = targets[n];
+      if (t == options.ignore_index) continue;
+      const T* row = logits + n * C;
+      // log_softmax: logp_c = z_c - max - log(sum_j exp(z_j - max))
+      double top = static_cast<double>(row[0]);
+      for (int64_t c = 1; c < C; ++c) top = std::max(top, static_cast<double>(row[c]));
+      double total = 0.0;
       for (int64_t c = 0; c < C; ++c) {
-        const double p = std::exp(logp[static_cast<size_t>(c)]);
-        double d = a * w(t) * (p - (c == t ? 1.0 : 0.0));
-        if (eps > 0.0) d += b * (weight_total * p - w(c));
-        grad_row[c] = static_cast<T>(d);
+        const double shifted = static_cast<double>(row[c]) - top;
+        logp[static_cast<size_t>(c)] = shifted;
+        total += std::exp(shifted);
+      }
+      const double log_total = std::log(total);
+      for (auto& v : logp) v -= log_total;
+      // nll_n = -w[t] logp_t; smooth_n = -sum_c w[c] logp_c
+      const double w_t = weights ? weights[t] : 1.0;
+      const double nll = -w_t * logp[static_cast<size_t>(t)];
+      double smooth = 0.0;
+      if (eps > 0.0) {
+        for (int64_t c = 0; c < C; ++c) {
+          smooth -= (weights ? weights[c] : 1.0) * logp[static_cast<size_t>(c)];
+        }
+      }
+      nll_row[static_cast<size_t>(n)] = nll;
+      smooth_row[static_cast<size_t>(n)] = smooth;
+      if (losses) losses[n] = static_cast<T>((1.0 - eps) * nll + eps * inv_classes * smooth);
+      if (grad) {
+        // d l_n / d z_j = a w[t] (p_j - [j==t]) + b (W p_j - w[j])
+        const double g = none ? (per_row ? static_cast<double>(per_row[n]) : 1.0)
+                              : static_cast<double>(scale);
+        const double a = (1.0 - eps) * g / den_nll * w_t;
+        const double b = eps * inv_classes * g / den_smooth;
+        T* grad_row = grad + n * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const double p = std::exp(logp[static_cast<size_t>(c)]);
+          double d = a * (p - (c == t ? 1.0 : 0.0));
+          if (eps > 0.0) d += b * (weight_total * p - (weights ? weights[c] : 1.0));
+          grad_row[c] = static_cast<T>(d);
+        }
       }
     }
+  }
+  double nll_sum = 0.0, smooth_sum = 0.0, none_sum = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const auto i = static_cast<size_t>(n);
+    nll_sum += nll_row[i];
+    smooth_sum += smooth_row[i];
+    if (none) none_sum += (1.0 - eps) * nll_row[i] + eps * inv_classes * smooth_row[i];
   }
   if (none) {
     result.loss = static_cast<T>(none_sum);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "rnn/kernels/gemm.h"
 #include "rnn/train/clipping.h"
 #include "rnn/train/losses.h"
 #include "rnn/train/optimizers.h"
@@ -106,6 +107,27 @@ TEST(TrainLosses, SequenceEqualsMaskedRows) {
   EXPECT_DOUBLE_EQ(seq.loss, rows.loss);
   EXPECT_EQ(seq.grad.shape(), logits.shape());
   for (int64_t i = 0; i < logits.numel(); ++i) EXPECT_DOUBLE_EQ(seq.grad[i], rows.grad[i]);
+}
+
+TEST(TrainLosses, LargeBatchIsBitIdenticalAcrossThreadCounts) {
+  const int64_t N = 300, C = 500;  // above the parallel threshold
+  Tensor<float> logits({N, C});
+  Tensor<int64_t> targets({N});
+  for (int64_t i = 0; i < logits.numel(); ++i) {
+    logits[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * 4.0);
+  }
+  for (int64_t n = 0; n < N; ++n) targets[n] = (n * 37) % C;
+  targets[5] = -100;
+  rnn::CrossEntropyOptions<float> opt;
+  opt.label_smoothing = 0.1;
+  const int saved = rnn::kernels::num_threads();
+  rnn::kernels::set_num_threads(1);
+  const auto one = rnn::cross_entropy(logits, targets, opt);
+  rnn::kernels::set_num_threads(4);
+  const auto four = rnn::cross_entropy(logits, targets, opt);
+  rnn::kernels::set_num_threads(saved);
+  EXPECT_EQ(one.loss, four.loss);
+  EXPECT_EQ(one.grad.values(), four.grad.values());
 }
 
 TEST(TrainLosses, MseByHand) {
