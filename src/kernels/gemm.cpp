@@ -1,8 +1,18 @@
 #include "rnn/kernels/gemm.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include <cblas.h>
+#include <omp.h>
+
+#include <thread>
+
+#ifndef RNN_USE_BLIS
+extern "C" void openblas_set_num_threads(int);
+#else
+extern "C" void bli_thread_set_num_threads(long);
+#endif
 
 namespace rnn::kernels {
 
@@ -13,6 +23,17 @@ CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::Yes ? CblasTrans : CblasN
 }  // namespace
 
 void set_backend(Backend b) { g_backend.store(b); }
+
+void set_num_threads(int n) {
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  omp_set_num_threads(n);
+#ifndef RNN_USE_BLIS
+  openblas_set_num_threads(n);
+#else
+  bli_thread_set_num_threads(n);
+#endif
+}
+int num_threads() { return omp_get_max_threads(); }
 Backend backend() { return g_backend.load(); }
 
 template <class T>

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "recurrent_cell.h"
+#include "recurrent_fast.h"
 #include "rnn/kernels/gemm.h"
 
 namespace rnn {
@@ -211,6 +213,49 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
         }
       }
 
+      if constexpr (std::is_same_v<T, float>) {
+        if (detail::fast_path_usable(c)) {
+          // Fused AVX2 loop: gates kept only when backward will need them.
+          dc.states = Tensor<T>({steps + 1, batch, Hout});
+          if (lstm) dc.cells = Tensor<T>({steps + 1, batch, H});
+          if (cache_out) {
+            dc.gates = Tensor<T>({steps, batch, G * H});
+            if (c.mode == CellMode::GRU) dc.hn = Tensor<T>({steps, batch, H});
+          }
+          const T* h0 = input.h0.empty() ? zeros_h.data() : input.h0.data() + slot * batch * Hout;
+          std::copy(h0, h0 + batch * Hout, dc.states.data());
+          if (lstm) {
+            const T* c0 = input.c0.empty() ? zeros_c.data() : input.c0.data() + slot * batch * H;
+            std::copy(c0, c0 + batch * H, dc.cells.data());
+          }
+          detail::FastForwardArgs fa;
+          fa.mode = c.mode;
+          fa.steps = steps;
+          fa.batch = batch;
+          fa.hidden = H;
+          fa.reverse = reverse;
+          fa.w_hh = w.w_hh;
+          fa.b_hh = w.b_hh;
+          fa.gi = gi.data();
+          fa.lengths = lengths.data();
+          fa.states = dc.states.data();
+          fa.cells = lstm ? dc.cells.data() : nullptr;
+          fa.gates = dc.gates.empty() ? nullptr : dc.gates.data();
+          fa.hn = dc.hn.empty() ? nullptr : dc.hn.data();
+          fa.y = layer_output.data() + d * Hout;
+          fa.ldy = D * Hout;
+          detail::fast_forward_direction(fa);
+          std::copy(dc.states.data() + steps * batch * Hout,
+                    dc.states.data() + (steps + 1) * batch * Hout,
+                    out.h_n.data() + slot * batch * Hout);
+          if (lstm) {
+            std::copy(dc.cells.data() + steps * batch * H,
+                      dc.cells.data() + (steps + 1) * batch * H, out.c_n.data() + slot * batch * H);
+          }
+          continue;
+        }
+      }
+
       dc.states = Tensor<T>({steps + 1, batch, Hout});
       dc.gates = Tensor<T>({steps, batch, G * H});
       if (lstm) dc.cells = Tensor<T>({steps + 1, batch, H});
@@ -336,7 +381,33 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       }
 
       Tensor<T> dgi({steps, batch, GH});
-      for (int64_t s = steps - 1; s >= 0; --s) {
+      bool done = false;
+      if constexpr (std::is_same_v<T, float>) {
+        if (detail::fast_path_usable(c) && !dcache.gates.empty()) {
+          detail::FastBackwardArgs ba;
+          ba.mode = c.mode;
+          ba.steps = steps;
+          ba.batch = batch;
+          ba.hidden = H;
+          ba.reverse = reverse;
+          ba.w_hh = w.w_hh;
+          ba.lengths = cache.lengths.data();
+          ba.states = dcache.states.data();
+          ba.cells = lstm ? dcache.cells.data() : nullptr;
+          ba.gates = dcache.gates.data();
+          ba.hn = dcache.hn.empty() ? nullptr : dcache.hn.data();
+          ba.dy = d_layer_output.data() + d * Hout;
+          ba.ldy = D * Hout;
+          ba.dh = dh.data();
+          ba.dc = lstm ? dcell.data() : nullptr;
+          ba.dgi = dgi.data();
+          ba.g_w_hh = g.w_hh;
+          ba.g_b_hh = g.b_hh;
+          detail::fast_backward_direction(ba);
+          done = true;
+        }
+      }
+      for (int64_t s = steps - 1; s >= 0 && !done; --s) {
         const int64_t t = time_index(s, steps, reverse);
         for (int64_t b = 0; b < batch; ++b) {
           const bool on = t < cache.lengths[static_cast<size_t>(b)];

@@ -27,6 +27,11 @@ class ScopedBackend {
   Backend saved_;
 };
 
+// Threads used by the library: the OpenMP loops of the fast recurrent path and the BLAS.
+// Results do not depend on it. n <= 0 restores the default (all cores).
+void set_num_threads(int n);
+int num_threads();
+
 enum class Trans { No, Yes };
 
 template <class T>

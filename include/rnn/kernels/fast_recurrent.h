@@ -1,0 +1,145 @@
+// Fast float32 CPU kernels for the recurrent layers (internal; may change).
+//
+// The recurrent product h W_hh^T of one time step and the gate nonlinearities are fused:
+// W_hh is packed once per call into column panels grouped by hidden unit, so that one
+// panel holds every gate of 8 (LSTM, GRU) or 32 (RNN) hidden units. A register tile of
+// rows x panel then ends with the complete pre-activations of those units, and the
+// epilogue applies sigmoid / tanh (vectorised, accurate to a few ulp), the cell update,
+// the output write and the length masking without the pre-activations touching memory.
+//
+// The kernels need AVX2 and FMA; `available()` checks the CPU at run time (the library is
+// built for baseline x86-64), and the layers fall back to the plain path where it is false.
+// Every output element is computed by the same instruction sequence whatever the block
+// range a thread is given, so results do not depend on the thread count.
+//
+// Letters as in recurrent.h: B rows, H hidden, G gates, K = reduction length.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace rnn::kernels::fast {
+
+// True when the CPU has AVX2 and FMA and RNN_DISABLE_AVX2 is not set in the environment.
+bool available();
+
+// Float buffer aligned to 64 bytes, allocated once and reused.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t n) { resize(n); }
+  // Reallocates only when growing; contents are not kept. New storage is zeroed.
+  void resize(size_t n);
+  float* data() { return ptr_.get(); }
+  const float* data() const { return ptr_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float[], Free> ptr_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+enum class Cell { LSTM, GRU, RNN_TANH, RNN_RELU };
+
+// W_hh (and optionally W_ih) packed for the fused step.
+// Block jb covers units [jb*U, jb*U+U); its panel is K rows of V*8 floats, column v*8+l
+// holding gate v/(U/8), unit jb*U + (v%(U/8))*8 + l. K = kx + kh: the first kx rows come
+// from W_x (streaming stepper: input and recurrent products in one pass), the rest from W_h.
+struct PackedGates {
+  Cell cell = Cell::LSTM;
+  int64_t hidden = 0;   // H
+  int64_t kx = 0;       // rows from W_x (0 in the sequence path)
+  int64_t kh = 0;       // rows from W_h (Hout)
+  int64_t units = 8;    // U per block
+  int64_t vecs = 4;     // V = G*U/8
+  int64_t blocks = 0;   // ceil(H / U)
+  AlignedBuffer w;      // [blocks][K][V*8]
+  AlignedBuffer bias;   // [blocks][V*8]: b_h (+ b_x except GRU's n gate)
+  AlignedBuffer bias_xn;  // [blocks][8]: GRU's b_in when kx > 0, else zeros
+
+  int64_t k() const { return kx + kh; }
+  int64_t panel_floats() const { return k() * vecs * 8; }
+};
+
+// w_x [G*H, kx] and b_x [G*H] may be null (kx = 0 / no bias); w_h [G*H, kh]; b_h may be null.
+void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
+                const float* b_x, int64_t kh, const float* w_h, const float* b_h);
+
+// Right-hand matrix B [K, N] (row-major) packed into panels of 32 columns: [N/32][K][32].
+struct PackedMatrix {
+  int64_t k = 0, n = 0, blocks = 0;
+  AlignedBuffer w;
+};
+void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b);
+
+// Arguments of one fused step for `rows` rows.
+struct StepArgs {
+  int64_t rows = 0;
+  const float* a = nullptr;   // [rows, K] (lda): h_prev, or [x | h_prev] with kx > 0
+  int64_t lda = 0;
+  const float* gi = nullptr;  // [rows, G*H] (ldgi): x W_ih^T + b_ih, or null (stepper)
+  int64_t ldgi = 0;
+  const float* h_prev = nullptr;  // [rows, H] (ldh), read by GRU and for masked rows
+  int64_t ldh = 0;
+  const float* c_prev = nullptr;  // [rows, H] LSTM
+  const unsigned char* active = nullptr;  // [rows]; null = all run this step
+  float* h_new = nullptr;   // [rows, H]
+  float* c_new = nullptr;   // [rows, H] LSTM
+  float* y = nullptr;       // [rows, ldy] or null: h_new of active rows is also written here
+  int64_t ldy = 0;
+  float* gates = nullptr;   // [rows, G*H] activations for backward, or null
+  float* hn = nullptr;      // [rows, H] GRU: W_hn h + b_hn for backward, or null
+};
+
+// Runs blocks [block_begin, block_end) of one step. Inactive rows (active[b] == 0) keep
+// h_prev / c_prev and write nothing to y.
+void fused_step(const PackedGates& p, const StepArgs& args, int64_t block_begin,
+                int64_t block_end);
+
+// C[M, cols of blocks] = A[M, K] * B for panels [block_begin, block_end) of a PackedMatrix.
+void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
+                 int64_t ldc, int64_t block_begin, int64_t block_end);
+
+// Backward of the gate nonlinearities of one step for rows [0, rows), units [0, H).
+// Writes dgi [rows, G*H] (ldgi) and dgh [rows, G*H] (may equal dgi except for GRU),
+// dc_prev (LSTM). Inactive rows: dgi = dgh = 0 and dc_prev = dc.
+struct PointwiseBackwardArgs {
+  Cell cell = Cell::LSTM;
+  int64_t rows = 0, hidden = 0;
+  const unsigned char* active = nullptr;
+  const float* gates = nullptr;  // [rows, G*H]
+  const float* hn = nullptr;     // GRU [rows, H]
+  const float* h_prev = nullptr; // GRU [rows, H]
+  const float* c_prev = nullptr; // LSTM
+  const float* c_new = nullptr;  // LSTM
+  const float* dh = nullptr;     // [rows, H]
+  const float* dc = nullptr;     // LSTM
+  float* dgi = nullptr;
+  float* dgh = nullptr;
+  float* dc_prev = nullptr;      // LSTM
+};
+void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64_t row_end);
+
+// Vectorised elementwise functions (exported for the accuracy tests and benches).
+void exp_n(const float* x, float* y, int64_t n);
+void sigmoid_n(const float* x, float* y, int64_t n);
+void tanh_n(const float* x, float* y, int64_t n);
+
+// Sets flush-to-zero and denormals-are-zero for this thread; restores on destruction.
+class ScopedFlushDenormals {
+ public:
+  ScopedFlushDenormals();
+  ~ScopedFlushDenormals();
+  ScopedFlushDenormals(const ScopedFlushDenormals&) = delete;
+  ScopedFlushDenormals& operator=(const ScopedFlushDenormals&) = delete;
+
+ private:
+  unsigned saved_;
+};
+
+}  // namespace rnn::kernels::fast

@@ -1,0 +1,93 @@
+// Portable parts of the fast kernels: CPU detection, buffers, packing, denormal control.
+// The AVX2 arithmetic lives in fast_recurrent_avx2.cpp.
+#include "rnn/kernels/fast_recurrent.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <xmmintrin.h>
+
+namespace rnn::kernels::fast {
+
+bool available() {
+  static const bool ok = [] {
+    const char* off = std::getenv("RNN_DISABLE_AVX2");
+    if (off != nullptr && off[0] != '\0' && off[0] != '0') return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return ok;
+}
+
+void AlignedBuffer::Free::operator()(float* p) const { std::free(p); }
+
+void AlignedBuffer::resize(size_t n) {
+  if (n > capacity_) {
+    const size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+    void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    ptr_.reset(static_cast<float*>(p));
+    capacity_ = n;
+    std::memset(p, 0, bytes == 0 ? 64 : bytes);
+  }
+  size_ = n;
+}
+
+void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
+                const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
+  const int64_t G = cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
+  p.cell = cell;
+  p.hidden = hidden;
+  p.kx = kx;
+  p.kh = kh;
+  p.units = G == 1 ? 32 : 8;
+  p.vecs = G * p.units / 8;
+  p.blocks = (hidden + p.units - 1) / p.units;
+  const int64_t K = kx + kh, V = p.vecs, U = p.units, VW = V * 8;
+  p.w.resize(static_cast<size_t>(p.blocks * K * VW));
+  p.bias.resize(static_cast<size_t>(p.blocks * VW));
+  p.bias_xn.resize(static_cast<size_t>(p.blocks * 8));
+  const int64_t per_gate = U / 8;
+  for (int64_t jb = 0; jb < p.blocks; ++jb) {
+    float* panel = p.w.data() + jb * K * VW;
+    for (int64_t col = 0; col < VW; ++col) {
+      const int64_t v = col / 8, lane = col % 8;
+      const int64_t gate = v / per_gate;
+      const int64_t unit = jb * U + (v % per_gate) * 8 + lane;
+      const bool valid = unit < hidden;
+      const int64_t row = gate * hidden + unit;
+      for (int64_t k = 0; k < kx; ++k) panel[k * VW + col] = valid ? w_x[row * kx + k] : 0.0f;
+      for (int64_t k = 0; k < kh; ++k) panel[(kx + k) * VW + col] = valid ? w_h[row * kh + k] : 0.0f;
+      // Biases: GRU keeps b_hn apart (it is multiplied by r) and b_in apart from it.
+      const bool gru_n = cell == Cell::GRU && gate == 2;
+      float bias = valid && b_h ? b_h[row] : 0.0f;
+      if (!gru_n && valid && b_x && kx > 0) bias += b_x[row];
+      p.bias.data()[jb * VW + col] = bias;
+      if (gru_n) p.bias_xn.data()[jb * 8 + lane] = valid && b_x && kx > 0 ? b_x[row] : 0.0f;
+    }
+  }
+}
+
+void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b) {
+  p.k = k;
+  p.n = n;
+  p.blocks = (n + 31) / 32;
+  p.w.resize(static_cast<size_t>(p.blocks * k * 32));
+  for (int64_t nb = 0; nb < p.blocks; ++nb) {
+    float* panel = p.w.data() + nb * k * 32;
+    const int64_t c0 = nb * 32, width = std::min<int64_t>(32, n - c0);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      std::memcpy(panel + kk * 32, b + kk * n + c0, static_cast<size_t>(width) * sizeof(float));
+      if (width < 32) std::memset(panel + kk * 32 + width, 0, static_cast<size_t>(32 - width) * sizeof(float));
+    }
+  }
+}
+
+ScopedFlushDenormals::ScopedFlushDenormals() : saved_(_mm_getcsr()) {
+  _mm_setcsr(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+}
+ScopedFlushDenormals::~ScopedFlushDenormals() { _mm_setcsr(saved_); }
+
+}  // namespace rnn::kernels::fast

@@ -1,0 +1,399 @@
+// AVX2 + FMA bodies of the fast recurrent kernels (see rnn/kernels/fast_recurrent.h).
+//
+// Only the code after the target pragma is compiled for AVX2; the library as a whole stays
+// baseline x86-64, and callers check fast::available() first. No standard-library template
+// is instantiated inside the AVX2 region (that could hand an AVX2 copy of a shared inline
+// function to the rest of the program).
+#include <cstdint>
+
+#include <immintrin.h>
+
+#include "rnn/kernels/fast_recurrent.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+namespace rnn::kernels::fast {
+
+namespace {
+
+inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ---- elementwise math ---------------------------------------------------------------------
+// exp: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (Cephes' expf coefficients),
+// 2^n by building the exponent. Inputs are clamped to [-88, 88] (e^88 = 1.65e38 is finite;
+// e^-88 is a denormal and flushes to 0, which only matters below 1e-38).
+inline __m256 v_exp(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
+  const __m256 fx = _mm256_floor_ps(
+      _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  const __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256i n = _mm256_cvttps_epi32(fx);
+  n = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+}
+
+// sigmoid(x) = 1 / (1 + e^-x), with a true division.
+inline __m256 v_sigmoid(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, v_exp(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+// tanh: odd polynomial for |x| < 0.625 (Cephes' tanhf coefficients), else
+// sign(x) * (1 - 2 / (e^{2|x|} + 1)).
+inline __m256 v_tanh(__m256 x) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 ax = _mm256_andnot_ps(sign, x);
+  const __m256 z = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 e = v_exp(_mm256_add_ps(ax, ax));
+  __m256 large = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+  large = _mm256_or_ps(large, _mm256_and_ps(x, sign));
+  const __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
+  return _mm256_blendv_ps(large, small, is_small);
+}
+
+// ---- loads and stores of n <= 8 floats -----------------------------------------------------
+alignas(32) const int32_t kMaskTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+inline __m256i tail_mask(int64_t n) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskTable + 8 - n));
+}
+inline __m256 load_n(const float* p, int64_t n) {
+  return n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask(n));
+}
+inline void store_n(float* p, __m256 v, int64_t n) {
+  if (n == 8) {
+    _mm256_storeu_ps(p, v);
+  } else {
+    _mm256_maskstore_ps(p, tail_mask(n), v);
+  }
+}
+
+// ---- register tiles ---------------------------------------------------------------------
+// acc[r][v] += sum_{k in [k0,k1)} a[r*lda + k] * panel[k][v*8 .. v*8+7]
+template <int V, int R>
+inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t k0, int64_t k1,
+                       __m256 (&acc)[R][V]) {
+  constexpr int64_t VW = V * 8;
+  if constexpr (R == 1) {
+    // One row: two interleaved chains over k hide the FMA latency.
+    __m256 acc2[V];
+    for (int v = 0; v < V; ++v) acc2[v] = _mm256_setzero_ps();
+    int64_t k = k0;
+    for (; k + 1 < k1; k += 2) {
+      const __m256 a0 = _mm256_broadcast_ss(a + k);
+      const __m256 a1 = _mm256_broadcast_ss(a + k + 1);
+      const float* w0 = panel + k * VW;
+      for (int v = 0; v < V; ++v) {
+        acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(w0 + v * 8), acc[0][v]);
+        acc2[v] = _mm256_fmadd_ps(a1, _mm256_load_ps(w0 + VW + v * 8), acc2[v]);
+      }
+    }
+    if (k < k1) {
+      const __m256 a0 = _mm256_broadcast_ss(a + k);
+      for (int v = 0; v < V; ++v)
+        acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(panel + k * VW + v * 8), acc[0][v]);
+    }
+    for (int v = 0; v < V; ++v) acc[0][v] = _mm256_add_ps(acc[0][v], acc2[v]);
+  } else {
+    for (int64_t k = k0; k < k1; ++k) {
+      __m256 w[V];
+      for (int v = 0; v < V; ++v) w[v] = _mm256_load_ps(panel + k * VW + v * 8);
+      for (int r = 0; r < R; ++r) {
+        const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
+        for (int v = 0; v < V; ++v) acc[r][v] = _mm256_fmadd_ps(ar, w[v], acc[r][v]);
+      }
+    }
+  }
+}
+
+// ---- fused step epilogues ---------------------------------------------------------------
+inline void lstm_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int64_t jb,
+                          const __m256* acc) {
+  const int64_t H = p.hidden, j = jb * 8, n = imin(8, H - j);
+  const float* bias = p.bias.data() + jb * 32;
+  __m256 pre[4];
+  for (int g = 0; g < 4; ++g) {
+    pre[g] = _mm256_add_ps(acc[g], _mm256_load_ps(bias + g * 8));
+    if (s.gi) pre[g] = _mm256_add_ps(load_n(s.gi + b * s.ldgi + g * H + j, n), pre[g]);
+  }
+  const __m256 i = v_sigmoid(pre[0]), f = v_sigmoid(pre[1]), g = v_tanh(pre[2]),
+               o = v_sigmoid(pre[3]);
+  const __m256 cp = load_n(s.c_prev + b * H + j, n);
+  const __m256 c = _mm256_fmadd_ps(f, cp, _mm256_mul_ps(i, g));
+  const __m256 h = _mm256_mul_ps(o, v_tanh(c));
+  if (s.gates) {
+    float* a = s.gates + b * 4 * H + j;
+    store_n(a, i, n);
+    store_n(a + H, f, n);
+    store_n(a + 2 * H, g, n);
+    store_n(a + 3 * H, o, n);
+  }
+  if (!s.active || s.active[b]) {
+    store_n(s.h_new + b * H + j, h, n);
+    store_n(s.c_new + b * H + j, c, n);
+    if (s.y) store_n(s.y + b * s.ldy + j, h, n);
+  } else {
+    store_n(s.h_new + b * H + j, load_n(s.h_prev + b * s.ldh + j, n), n);
+    store_n(s.c_new + b * H + j, cp, n);
+  }
+}
+
+inline void gru_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int64_t jb,
+                         const __m256* acc, __m256 acc_xn) {
+  const int64_t H = p.hidden, j = jb * 8, n = imin(8, H - j);
+  const float* bias = p.bias.data() + jb * 24;
+  __m256 pr = _mm256_add_ps(acc[0], _mm256_load_ps(bias));
+  __m256 pz = _mm256_add_ps(acc[1], _mm256_load_ps(bias + 8));
+  const __m256 hn = _mm256_add_ps(acc[2], _mm256_load_ps(bias + 16));
+  __m256 xn;
+  if (s.gi) {
+    const float* gi = s.gi + b * s.ldgi + j;
+    pr = _mm256_add_ps(load_n(gi, n), pr);
+    pz = _mm256_add_ps(load_n(gi + H, n), pz);
+    xn = load_n(gi + 2 * H, n);
+  } else {
+    xn = _mm256_add_ps(acc_xn, _mm256_load_ps(p.bias_xn.data() + jb * 8));
+  }
+  const __m256 r = v_sigmoid(pr), z = v_sigmoid(pz);
+  const __m256 nn = v_tanh(_mm256_fmadd_ps(r, hn, xn));
+  const __m256 hp = load_n(s.h_prev + b * s.ldh + j, n);
+  const __m256 h = _mm256_fmadd_ps(_mm256_sub_ps(hp, nn), z, nn);
+  if (s.gates) {
+    float* a = s.gates + b * 3 * H + j;
+    store_n(a, r, n);
+    store_n(a + H, z, n);
+    store_n(a + 2 * H, nn, n);
+  }
+  if (s.hn) store_n(s.hn + b * H + j, hn, n);
+  if (!s.active || s.active[b]) {
+    store_n(s.h_new + b * H + j, h, n);
+    if (s.y) store_n(s.y + b * s.ldy + j, h, n);
+  } else {
+    store_n(s.h_new + b * H + j, hp, n);
+  }
+}
+
+inline void rnn_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int64_t jb,
+                         const __m256* acc) {
+  const int64_t H = p.hidden;
+  const bool relu = p.cell == Cell::RNN_RELU;
+  const bool on = !s.active || s.active[b];
+  const float* bias = p.bias.data() + jb * 32;
+  for (int v = 0; v < 4; ++v) {
+    const int64_t j = jb * 32 + v * 8;
+    if (j >= H) break;
+    const int64_t n = imin(8, H - j);
+    __m256 pre = _mm256_add_ps(acc[v], _mm256_load_ps(bias + v * 8));
+    if (s.gi) pre = _mm256_add_ps(load_n(s.gi + b * s.ldgi + j, n), pre);
+    const __m256 h = relu ? _mm256_max_ps(pre, _mm256_setzero_ps()) : v_tanh(pre);
+    if (s.gates) store_n(s.gates + b * H + j, h, n);
+    if (on) {
+      store_n(s.h_new + b * H + j, h, n);
+      if (s.y) store_n(s.y + b * s.ldy + j, h, n);
+    } else {
+      store_n(s.h_new + b * H + j, load_n(s.h_prev + b * s.ldh + j, n), n);
+    }
+  }
+}
+
+template <int V, int R>
+inline void step_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64_t jb) {
+  const int64_t K = p.k();
+  const float* panel = p.w.data() + jb * K * V * 8;
+  __m256 acc[R][V];
+  __m256 acc_xn[R];
+  for (int r = 0; r < R; ++r) {
+    acc_xn[r] = _mm256_setzero_ps();
+    for (int v = 0; v < V; ++v) acc[r][v] = _mm256_setzero_ps();
+  }
+  const float* a = s.a + b0 * s.lda;
+  if (p.cell == Cell::GRU && p.kx > 0) {
+    // The x part of GRU's n gate stays apart from the h part (r multiplies only the latter).
+    accumulate<V, R>(a, s.lda, panel, 0, p.kx, acc);
+    for (int r = 0; r < R; ++r) {
+      acc_xn[r] = acc[r][2];
+      acc[r][2] = _mm256_setzero_ps();
+    }
+    accumulate<V, R>(a, s.lda, panel, p.kx, K, acc);
+  } else {
+    accumulate<V, R>(a, s.lda, panel, 0, K, acc);
+  }
+  for (int r = 0; r < R; ++r) {
+    if constexpr (V == 3) {
+      gru_epilogue(p, s, b0 + r, jb, acc[r], acc_xn[r]);
+    } else if (p.cell == Cell::LSTM) {
+      lstm_epilogue(p, s, b0 + r, jb, acc[r]);
+    } else {
+      rnn_epilogue(p, s, b0 + r, jb, acc[r]);
+    }
+  }
+}
+
+template <int V, int R>
+void step_blocks(const PackedGates& p, const StepArgs& s, int64_t jb0, int64_t jb1) {
+  for (int64_t jb = jb0; jb < jb1; ++jb) {
+    int64_t b = 0;
+    for (; b + R <= s.rows; b += R) step_tile<V, R>(p, s, b, jb);
+    switch (s.rows - b) {
+      case 1: step_tile<V, 1>(p, s, b, jb); break;
+      case 2: step_tile<V, 2>(p, s, b, jb); break;
+      case 3: if constexpr (R > 3) step_tile<V, 3>(p, s, b, jb); break;
+      default: break;
+    }
+  }
+}
+
+template <int R>
+inline void gemm_tile(const PackedMatrix& p, const float* a, int64_t lda, float* c, int64_t ldc,
+                      int64_t b0, int64_t nb) {
+  __m256 acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_setzero_ps();
+  accumulate<4, R>(a + b0 * lda, lda, p.w.data() + nb * p.k * 32, 0, p.k, acc);
+  for (int r = 0; r < R; ++r) {
+    for (int v = 0; v < 4; ++v) {
+      const int64_t j = nb * 32 + v * 8;
+      if (j >= p.n) break;
+      store_n(c + (b0 + r) * ldc + j, acc[r][v], imin(8, p.n - j));
+    }
+  }
+}
+
+}  // namespace
+
+void fused_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, int64_t block_end) {
+  if (p.vecs == 3) {
+    step_blocks<3, 4>(p, s, block_begin, block_end);
+  } else {
+    step_blocks<4, 3>(p, s, block_begin, block_end);
+  }
+}
+
+void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
+                 int64_t ldc, int64_t block_begin, int64_t block_end) {
+  for (int64_t nb = block_begin; nb < block_end; ++nb) {
+    int64_t b = 0;
+    for (; b + 3 <= m; b += 3) gemm_tile<3>(p, a, lda, c, ldc, b, nb);
+    if (m - b == 2) gemm_tile<2>(p, a, lda, c, ldc, b, nb);
+    if (m - b == 1) gemm_tile<1>(p, a, lda, c, ldc, b, nb);
+  }
+}
+
+void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64_t row_end) {
+  const int64_t H = a.hidden;
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  const int64_t G = a.cell == Cell::LSTM ? 4 : a.cell == Cell::GRU ? 3 : 1;
+  const int64_t GH = G * H;
+  for (int64_t b = row_begin; b < row_end; ++b) {
+    float* di = a.dgi + b * GH;
+    float* dh_ = a.dgh + b * GH;
+    if (a.active && !a.active[b]) {
+      for (int64_t j = 0; j < GH; ++j) {
+        di[j] = 0.0f;
+        dh_[j] = 0.0f;
+      }
+      if (a.cell == Cell::LSTM) {
+        for (int64_t j = 0; j < H; ++j) a.dc_prev[b * H + j] = a.dc[b * H + j];
+      }
+      continue;
+    }
+    const float* gt = a.gates + b * GH;
+    for (int64_t j = 0; j < H; j += 8) {
+      const int64_t n = imin(8, H - j);
+      const __m256 d = load_n(a.dh + b * H + j, n);
+      switch (a.cell) {
+        case Cell::LSTM: {
+          const __m256 i = load_n(gt + j, n), f = load_n(gt + H + j, n),
+                       g = load_n(gt + 2 * H + j, n), o = load_n(gt + 3 * H + j, n);
+          const __m256 tc = v_tanh(load_n(a.c_new + b * H + j, n));
+          const __m256 dct = _mm256_add_ps(
+              load_n(a.dc + b * H + j, n),
+              _mm256_mul_ps(_mm256_mul_ps(d, o), _mm256_fnmadd_ps(tc, tc, one)));
+          const __m256 d_i = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dct, g), i), _mm256_sub_ps(one, i));
+          const __m256 d_f = _mm256_mul_ps(
+              _mm256_mul_ps(_mm256_mul_ps(dct, load_n(a.c_prev + b * H + j, n)), f),
+              _mm256_sub_ps(one, f));
+          const __m256 d_g = _mm256_mul_ps(_mm256_mul_ps(dct, i), _mm256_fnmadd_ps(g, g, one));
+          const __m256 d_o = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, tc), o), _mm256_sub_ps(one, o));
+          store_n(a.dc_prev + b * H + j, _mm256_mul_ps(dct, f), n);
+          store_n(di + j, d_i, n);
+          store_n(di + H + j, d_f, n);
+          store_n(di + 2 * H + j, d_g, n);
+          store_n(di + 3 * H + j, d_o, n);
+          if (dh_ != di) {
+            store_n(dh_ + j, d_i, n);
+            store_n(dh_ + H + j, d_f, n);
+            store_n(dh_ + 2 * H + j, d_g, n);
+            store_n(dh_ + 3 * H + j, d_o, n);
+          }
+          break;
+        }
+        case Cell::GRU: {
+          const __m256 r = load_n(gt + j, n), z = load_n(gt + H + j, n),
+                       nn = load_n(gt + 2 * H + j, n), hn = load_n(a.hn + b * H + j, n);
+          const __m256 dz = _mm256_mul_ps(d, _mm256_sub_ps(load_n(a.h_prev + b * H + j, n), nn));
+          const __m256 dan = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(one, z)),
+                                           _mm256_fnmadd_ps(nn, nn, one));
+          const __m256 dar = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dan, hn), r), _mm256_sub_ps(one, r));
+          const __m256 daz = _mm256_mul_ps(_mm256_mul_ps(dz, z), _mm256_sub_ps(one, z));
+          store_n(di + j, dar, n);
+          store_n(di + H + j, daz, n);
+          store_n(di + 2 * H + j, dan, n);
+          store_n(dh_ + j, dar, n);
+          store_n(dh_ + H + j, daz, n);
+          store_n(dh_ + 2 * H + j, _mm256_mul_ps(dan, r), n);
+          break;
+        }
+        case Cell::RNN_TANH:
+        case Cell::RNN_RELU: {
+          const __m256 h = load_n(gt + j, n);
+          const __m256 slope = a.cell == Cell::RNN_RELU
+                                   ? _mm256_and_ps(_mm256_cmp_ps(h, zero, _CMP_GT_OQ), one)
+                                   : _mm256_fnmadd_ps(h, h, one);
+          const __m256 dg = _mm256_mul_ps(d, slope);
+          store_n(di + j, dg, n);
+          if (dh_ != di) store_n(dh_ + j, dg, n);
+          break;
+        }
+      }
+    }
+  }
+}
+
+void exp_n(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t m = imin(8, n - i);
+    store_n(y + i, v_exp(load_n(x + i, m)), m);
+  }
+}
+void sigmoid_n(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t m = imin(8, n - i);
+    store_n(y + i, v_sigmoid(load_n(x + i, m)), m);
+  }
+}
+void tanh_n(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t m = imin(8, n - i);
+    store_n(y + i, v_tanh(load_n(x + i, m)), m);
+  }
+}
+
+}  // namespace rnn::kernels::fast
+
+#pragma GCC pop_options

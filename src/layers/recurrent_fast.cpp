@@ -1,0 +1,198 @@
+#include "recurrent_fast.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include <omp.h>
+
+#include "rnn/kernels/fast_recurrent.h"
+#include "rnn/kernels/gemm.h"
+
+namespace rnn::detail {
+
+namespace fast = kernels::fast;
+
+namespace {
+
+fast::Cell to_cell(CellMode m) {
+  switch (m) {
+    case CellMode::LSTM: return fast::Cell::LSTM;
+    case CellMode::GRU: return fast::Cell::GRU;
+    case CellMode::RNN_TANH: return fast::Cell::RNN_TANH;
+    case CellMode::RNN_RELU: return fast::Cell::RNN_RELU;
+  }
+  return fast::Cell::LSTM;
+}
+
+// Per-step active flags by processing step: active[s*B + b] = t(s) < lengths[b].
+std::vector<unsigned char> active_flags(int64_t steps, int64_t batch, bool reverse,
+                                        const int64_t* lengths) {
+  std::vector<unsigned char> active(static_cast<size_t>(steps * batch));
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t t = reverse ? steps - 1 - s : s;
+    for (int64_t b = 0; b < batch; ++b) active[static_cast<size_t>(s * batch + b)] = t < lengths[b];
+  }
+  return active;
+}
+
+// Splits [0, n) into the thread's contiguous share (the same split for every step).
+std::pair<int64_t, int64_t> share(int64_t n) {
+  const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+  const int64_t per = n / nt, extra = n % nt;
+  const int64_t begin = id * per + std::min(id, extra);
+  return {begin, begin + per + (id < extra ? 1 : 0)};
+}
+
+}  // namespace
+
+bool fast_path_usable(const RecurrentConfig& config) {
+  return config.proj_size == 0 && kernels::backend() == kernels::Backend::Blas &&
+         fast::available();
+}
+
+int fast_threads(int64_t macs) {
+  // Below ~256k multiply-adds per step the barrier costs more than the second core gives.
+  if (macs < (int64_t{1} << 18)) return 1;
+  return std::max(1, omp_get_max_threads());
+}
+
+void fast_forward_direction(const FastForwardArgs& a) {
+  const int64_t T = a.steps, B = a.batch, H = a.hidden;
+  const int64_t G = gate_count(a.mode), GH = G * H;
+  fast::PackedGates packed;
+  fast::pack_gates(packed, to_cell(a.mode), H, 0, nullptr, nullptr, H, a.w_hh, a.b_hh);
+  const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
+  const bool all_active = std::all_of(active.begin(), active.end(), [](unsigned char v) { return v != 0; });
+  const int threads = fast_threads(B * GH * H);
+
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    fast::ScopedFlushDenormals ftz;
+    const auto [jb0, jb1] = share(packed.blocks);
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t t = a.reverse ? T - 1 - s : s;
+      fast::StepArgs st;
+      st.rows = B;
+      st.a = a.states + s * B * H;
+      st.lda = H;
+      st.gi = a.gi + t * B * GH;
+      st.ldgi = GH;
+      st.h_prev = st.a;
+      st.ldh = H;
+      st.c_prev = a.cells ? a.cells + s * B * H : nullptr;
+      st.active = all_active ? nullptr : active.data() + s * B;
+      st.h_new = a.states + (s + 1) * B * H;
+      st.c_new = a.cells ? a.cells + (s + 1) * B * H : nullptr;
+      st.y = a.y + t * B * a.ldy;
+      st.ldy = a.ldy;
+      st.gates = a.gates ? a.gates + s * B * GH : nullptr;
+      st.hn = a.hn ? a.hn + s * B * H : nullptr;
+      fast::fused_step(packed, st, jb0, jb1);
+#pragma omp barrier
+    }
+  }
+}
+
+void fast_backward_direction(const FastBackwardArgs& a) {
+  const int64_t T = a.steps, B = a.batch, H = a.hidden;
+  const int64_t G = gate_count(a.mode), GH = G * H;
+  const bool lstm = a.mode == CellMode::LSTM, gru = a.mode == CellMode::GRU;
+  const fast::Cell cell = to_cell(a.mode);
+  fast::PackedMatrix packed;
+  fast::pack_matrix(packed, GH, H, a.w_hh);  // dh_prev = dgh W_hh
+  const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
+
+  // dgh of every step by processing step s, for one dW_hh product after the loop. It is dgi
+  // itself when the two coincide (forward direction, not GRU).
+  const bool own_dgh = a.reverse || gru;
+  fast::AlignedBuffer dgh_buffer(own_dgh ? static_cast<size_t>(T * B * GH) : 0);
+  float* dgh_all = own_dgh ? dgh_buffer.data() : a.dgi;
+  // [B, H] buffers: the running dh (two, swapped), the product, dc (two, swapped).
+  fast::AlignedBuffer work(static_cast<size_t>(5 * B * H));
+  float* dh_cur = work.data();
+  float* dh_last = dh_cur + B * H;
+  float* prod = dh_last + B * H;
+  float* dc_cur = prod + B * H;
+  float* dc_next = dc_cur + B * H;
+  std::copy(a.dh, a.dh + B * H, dh_cur);
+  if (lstm) std::copy(a.dc, a.dc + B * H, dc_cur);
+  const int threads = fast_threads(B * GH * H);
+
+  // dh entering step s (as h_new's gradient, before dy): from step s+1's product.
+  auto finish_row = [&](int64_t s_next, int64_t b, const float* product, const float* dh_next,
+                        float* out) {
+    const float* src = product + b * H;
+    const float* dn = dh_next + b * H;
+    float* o = out + b * H;
+    if (!active[static_cast<size_t>(s_next * B + b)]) {
+      std::copy(dn, dn + H, o);
+    } else if (gru) {
+      const float* z = a.gates + (s_next * B + b) * GH + H;
+      for (int64_t j = 0; j < H; ++j) o[j] = src[j] + dn[j] * z[j];
+    } else {
+      std::copy(src, src + H, o);
+    }
+  };
+
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    fast::ScopedFlushDenormals ftz;
+    const auto [b0, b1] = share(B);
+    const auto [nb0, nb1] = share(packed.blocks);
+    float* cur = dh_cur;
+    float* last = dh_last;
+    float* dcc = dc_cur;
+    float* dcn = dc_next;
+    for (int64_t s = T - 1; s >= 0; --s) {
+      const int64_t t = a.reverse ? T - 1 - s : s;
+      // Rows: finish dh from the step after, add this step's output gradient, pointwise.
+      for (int64_t b = b0; b < b1; ++b) {
+        if (s < T - 1) finish_row(s + 1, b, prod, last, cur);
+        if (active[static_cast<size_t>(s * B + b)]) {
+          const float* dyr = a.dy + (t * B + b) * a.ldy;
+          float* d = cur + b * H;
+          for (int64_t j = 0; j < H; ++j) d[j] += dyr[j];
+        }
+      }
+      fast::PointwiseBackwardArgs pw;
+      pw.cell = cell;
+      pw.rows = B;
+      pw.hidden = H;
+      pw.active = active.data() + s * B;
+      pw.gates = a.gates + s * B * GH;
+      pw.hn = gru ? a.hn + s * B * H : nullptr;
+      pw.h_prev = a.states + s * B * H;
+      pw.c_prev = lstm ? a.cells + s * B * H : nullptr;
+      pw.c_new = lstm ? a.cells + (s + 1) * B * H : nullptr;
+      pw.dh = cur;
+      pw.dc = dcc;
+      pw.dgi = a.dgi + t * B * GH;
+      pw.dgh = dgh_all + s * B * GH;
+      pw.dc_prev = dcn;
+      fast::pointwise_backward(pw, b0, b1);
+#pragma omp barrier
+      // Columns: prod = dgh W_hh.
+      fast::packed_gemm(packed, B, dgh_all + s * B * GH, GH, prod, H, nb0, nb1);
+#pragma omp barrier
+      std::swap(cur, last);
+      std::swap(dcc, dcn);
+    }
+    // dh0 from step 0's product.
+    for (int64_t b = b0; b < b1; ++b) finish_row(0, b, prod, last, a.dh);
+    if (lstm) {
+      for (int64_t b = b0; b < b1; ++b) std::copy(dcc + b * H, dcc + (b + 1) * H, a.dc + b * H);
+    }
+  }
+
+  // dW_hh += sum_s dgh_s^T h_{s}: one product over all steps; b_hh gets the column sums.
+  kernels::matmul_tn<float>(GH, H, T * B, dgh_all, a.states, a.g_w_hh, true);
+  if (a.g_b_hh) {
+    for (int64_t r = 0; r < T * B; ++r) {
+      const float* row = dgh_all + r * GH;
+      for (int64_t j = 0; j < GH; ++j) a.g_b_hh[j] += row[j];
+    }
+  }
+}
+
+}  // namespace rnn::detail

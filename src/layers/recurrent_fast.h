@@ -1,0 +1,55 @@
+// The fast float32 sequence loops (forward and BPTT) over the fused AVX2 kernels of
+// rnn/kernels/fast_recurrent.h, threaded with OpenMP over hidden-unit blocks and batch rows.
+// Internal to the recurrent layer; recurrent.cpp picks this path when fast_path_usable().
+#pragma once
+
+#include <cstdint>
+
+#include "rnn/layers/recurrent_config.h"
+
+namespace rnn::detail {
+
+// Float module, Blas backend, AVX2+FMA CPU, no projection.
+bool fast_path_usable(const RecurrentConfig& config);
+
+// Threads the fast loops use for a step of `macs` multiply-adds (1 when too small to pay).
+int fast_threads(int64_t macs);
+
+struct FastForwardArgs {
+  CellMode mode = CellMode::LSTM;
+  int64_t steps = 0, batch = 0, hidden = 0;
+  bool reverse = false;
+  const float* w_hh = nullptr;  // [G*H, H]
+  const float* b_hh = nullptr;  // [G*H] or null
+  const float* gi = nullptr;    // [T, B, G*H] by time index, b_ih included
+  const int64_t* lengths = nullptr;  // [B]
+  float* states = nullptr;  // [T+1, B, H] by processing step; [0] holds h0
+  float* cells = nullptr;   // [T+1, B, H] LSTM; [0] holds c0
+  float* gates = nullptr;   // [T, B, G*H] or null (inference)
+  float* hn = nullptr;      // [T, B, H] GRU or null
+  float* y = nullptr;       // y[t, b, :] at y + (t*B + b)*ldy
+  int64_t ldy = 0;
+};
+void fast_forward_direction(const FastForwardArgs& a);
+
+struct FastBackwardArgs {
+  CellMode mode = CellMode::LSTM;
+  int64_t steps = 0, batch = 0, hidden = 0;
+  bool reverse = false;
+  const float* w_hh = nullptr;
+  const int64_t* lengths = nullptr;
+  const float* states = nullptr;  // as forward
+  const float* cells = nullptr;
+  const float* gates = nullptr;
+  const float* hn = nullptr;
+  const float* dy = nullptr;  // dy[t, b, :] at dy + (t*B + b)*ldy
+  int64_t ldy = 0;
+  float* dh = nullptr;   // [B, H] in: dh_n, out: dh0
+  float* dc = nullptr;   // [B, H] LSTM in: dc_n, out: dc0
+  float* dgi = nullptr;  // [T, B, G*H] by time index, out
+  float* g_w_hh = nullptr;  // += 
+  float* g_b_hh = nullptr;  // += (may be null)
+};
+void fast_backward_direction(const FastBackwardArgs& a);
+
+}  // namespace rnn::detail

@@ -1,0 +1,218 @@
+// The fast (fused AVX2) float path against the plain reference path, thread-count
+// independence, the streaming stepper, and the accuracy of the vectorised exp/sigmoid/tanh.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "rnn/kernels/fast_recurrent.h"
+#include "rnn/kernels/gemm.h"
+#include "rnn/layers/recurrent.h"
+#include "support/compare.h"
+
+namespace rnn {
+namespace {
+
+struct Case {
+  CellMode mode;
+  int64_t input, hidden, batch, steps, layers;
+  bool bidirectional;
+  bool lengths;
+};
+
+std::string case_name(const Case& c) {
+  return to_string(c.mode) + "_I" + std::to_string(c.input) + "_H" + std::to_string(c.hidden) +
+         "_B" + std::to_string(c.batch) + "_T" + std::to_string(c.steps) + "_L" +
+         std::to_string(c.layers) + (c.bidirectional ? "_bi" : "") + (c.lengths ? "_len" : "");
+}
+
+Tensor<float> random_f(const Shape& shape, Rng& rng) {
+  Tensor<float> t(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.uniform(-1.0, 1.0));
+  return t;
+}
+
+struct RunResult {
+  Tensor<float> y, h_n, c_n, dx, dh0, dc0;
+  std::vector<float> grads;
+};
+
+RunResult run_case(const Case& k, kernels::Backend backend, uint64_t seed = 5) {
+  RecurrentConfig config;
+  config.mode = k.mode;
+  config.input_size = k.input;
+  config.hidden_size = k.hidden;
+  config.num_layers = k.layers;
+  config.bidirectional = k.bidirectional;
+  Rng rng(seed);
+  Parameters<float> store;
+  Recurrent<float> module(config, store, rng);
+  const int64_t DL = config.directions() * k.layers;
+  RecurrentInput<float> in;
+  in.x = random_f({k.steps, k.batch, k.input}, rng);
+  in.h0 = random_f({DL, k.batch, k.hidden}, rng);
+  if (k.mode == CellMode::LSTM) in.c0 = random_f({DL, k.batch, k.hidden}, rng);
+  if (k.lengths) {
+    for (int64_t b = 0; b < k.batch; ++b) in.lengths.push_back(1 + (b * 5 + 3) % k.steps);
+    in.lengths[0] = k.steps;
+  }
+  kernels::ScopedBackend scoped(backend);
+  RecurrentCachePtr<float> cache;
+  RunResult r;
+  auto out = module.forward(in, Mode::Train, &rng, &cache);
+  RecurrentGradOutput<float> up;
+  up.dy = random_f(out.y.shape(), rng);
+  up.dh_n = random_f(out.h_n.shape(), rng);
+  if (k.mode == CellMode::LSTM) up.dc_n = random_f(out.c_n.shape(), rng);
+  store.zero_grad();
+  auto g = module.backward(*cache, up);
+  r.y = out.y;
+  r.h_n = out.h_n;
+  r.c_n = out.c_n;
+  r.dx = g.dx;
+  r.dh0 = g.dh0;
+  r.dc0 = g.dc0;
+  r.grads.assign(store.grads().begin(), store.grads().end());
+  return r;
+}
+
+class FastPath : public ::testing::TestWithParam<Case> {};
+
+// The fused path agrees with the reference path within the fp32 parity tolerance.
+TEST_P(FastPath, EqualsReferencePath) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA: the fast path is not used";
+  const Case k = GetParam();
+  const RunResult f = run_case(k, kernels::Backend::Blas);
+  const RunResult r = run_case(k, kernels::Backend::Reference);
+  const double atol = 1e-5, rtol = 1e-4;
+  EXPECT_TRUE(test::all_close("y", f.y, r.y, atol, rtol));
+  EXPECT_TRUE(test::all_close("h_n", f.h_n, r.h_n, atol, rtol));
+  EXPECT_TRUE(test::all_close("dx", f.dx, r.dx, atol, rtol));
+  EXPECT_TRUE(test::all_close("dh0", f.dh0, r.dh0, atol, rtol));
+  if (k.mode == CellMode::LSTM) {
+    EXPECT_TRUE(test::all_close("c_n", f.c_n, r.c_n, atol, rtol));
+    EXPECT_TRUE(test::all_close("dc0", f.dc0, r.dc0, atol, rtol));
+  }
+  const std::vector<double> gf(f.grads.begin(), f.grads.end()), gr(r.grads.begin(), r.grads.end());
+  EXPECT_TRUE(test::all_close("parameter grads", gf, gr, atol, rtol));
+}
+
+// Results are bit-identical at 1 and 2 threads (shapes big enough for the threaded loop).
+TEST_P(FastPath, IndependentOfThreadCount) {
+  const Case k = GetParam();
+  kernels::set_num_threads(1);
+  const RunResult one = run_case(k, kernels::Backend::Blas);
+  kernels::set_num_threads(2);
+  const RunResult two = run_case(k, kernels::Backend::Blas);
+  kernels::set_num_threads(0);
+  EXPECT_EQ(one.y.values(), two.y.values());
+  EXPECT_EQ(one.h_n.values(), two.h_n.values());
+  EXPECT_EQ(one.dx.values(), two.dx.values());
+  EXPECT_EQ(one.dh0.values(), two.dh0.values());
+  EXPECT_EQ(one.grads, two.grads);
+}
+
+const std::vector<Case> kCases = {
+    {CellMode::LSTM, 5, 13, 5, 7, 2, true, true},
+    {CellMode::GRU, 5, 13, 5, 7, 2, true, true},
+    {CellMode::RNN_TANH, 5, 37, 5, 7, 2, true, true},
+    {CellMode::RNN_RELU, 5, 13, 4, 6, 1, false, true},
+    {CellMode::LSTM, 33, 40, 1, 6, 1, false, false},
+    {CellMode::GRU, 33, 40, 1, 6, 1, true, false},
+    {CellMode::RNN_TANH, 9, 70, 7, 5, 1, false, false},
+    // Large enough for the threaded loops (B*G*H*H >= 2^18).
+    {CellMode::LSTM, 64, 128, 9, 4, 1, true, true},
+    {CellMode::GRU, 64, 150, 8, 4, 1, false, true},
+    {CellMode::RNN_TANH, 64, 520, 4, 3, 1, false, false},
+};
+INSTANTIATE_TEST_SUITE_P(Shapes, FastPath, ::testing::ValuesIn(kCases),
+                         [](const auto& p) { return case_name(p.param); });
+
+// The stepper (float fused path, float plain path with projection, double) equals forward.
+template <class T>
+void check_stepper(CellMode mode, int64_t proj, double atol, double rtol) {
+  RecurrentConfig config;
+  config.mode = mode;
+  config.input_size = 6;
+  config.hidden_size = 11;
+  config.num_layers = 2;
+  config.proj_size = proj;
+  Rng rng(21);
+  Parameters<T> store;
+  Recurrent<T> module(config, store, rng);
+  const int64_t steps = 6, batch = 3;
+  RecurrentInput<T> in;
+  in.x = Tensor<T>({steps, batch, 6});
+  for (int64_t i = 0; i < in.x.numel(); ++i) in.x[i] = static_cast<T>(rng.uniform(-1.0, 1.0));
+  const auto full = module.forward(in, Mode::Eval, nullptr, nullptr);
+  RecurrentStepper<T> stepper(module, batch);
+  const int64_t Hout = config.output_hidden();
+  Tensor<T> ys({steps, batch, Hout});
+  for (int64_t t = 0; t < steps; ++t) {
+    auto y = stepper.step(std::span<const T>(in.x.data() + t * batch * 6, static_cast<size_t>(batch * 6)));
+    std::copy(y.begin(), y.end(), ys.data() + t * batch * Hout);
+  }
+  EXPECT_TRUE(test::all_close("stepper y", ys, full.y, atol, rtol));
+  const auto st = stepper.state();
+  EXPECT_TRUE(test::all_close("stepper h", st.h, full.h_n, atol, rtol));
+  // set_state then one more step equals a fresh module step from that state.
+  RecurrentStepper<T> other(module, batch);
+  other.set_state(st);
+  RecurrentState<T> ref_state = st;
+  Tensor<T> x1({batch, 6}, T(0.25));
+  const auto ref = module.step(x1, ref_state);
+  auto y1 = other.step(x1.span());
+  Tensor<T> got({batch, Hout}, std::vector<T>(y1.begin(), y1.end()));
+  EXPECT_TRUE(test::all_close("stepper after set_state", got, ref, atol, rtol));
+}
+
+TEST(Stepper, EqualsForwardEveryCell) {
+  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH, CellMode::RNN_RELU}) {
+    SCOPED_TRACE(to_string(mode));
+    check_stepper<float>(mode, 0, 1e-5, 1e-4);
+    check_stepper<double>(mode, 0, 1e-12, 1e-10);
+  }
+  check_stepper<float>(CellMode::LSTM, 4, 1e-5, 1e-4);  // projection: plain path
+}
+
+// Max error of the vectorised functions against double-precision libm on a dense grid.
+TEST(FastMath, ExpSigmoidTanhAccuracy) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA";
+  std::vector<float> x, y(0);
+  for (double v = -30.0; v <= 30.0; v += 1.0 / 4096.0) x.push_back(static_cast<float>(v));
+  for (float v : {1e-6f, -1e-6f, 1e-20f, 0.0f, -0.0f, 0.6249f, 0.6251f, -0.625f, 87.0f, -87.0f, 100.0f, -100.0f})
+    x.push_back(v);
+  y.resize(x.size());
+  const int64_t n = static_cast<int64_t>(x.size());
+  double exp_rel = 0, sig_abs = 0, sig_rel = 0, tanh_abs = 0, tanh_rel = 0;
+  kernels::fast::exp_n(x.data(), y.data(), n);
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::fabs(x[i]) > 87.0f) continue;
+    const double ref = std::exp(static_cast<double>(x[i]));
+    exp_rel = std::max(exp_rel, std::fabs(y[i] - ref) / ref);
+  }
+  kernels::fast::sigmoid_n(x.data(), y.data(), n);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double ref = 1.0 / (1.0 + std::exp(-static_cast<double>(x[i])));
+    sig_abs = std::max(sig_abs, std::fabs(y[i] - ref));
+    if (ref > 1e-30) sig_rel = std::max(sig_rel, std::fabs(y[i] - ref) / ref);
+  }
+  kernels::fast::tanh_n(x.data(), y.data(), n);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double ref = std::tanh(static_cast<double>(x[i]));
+    tanh_abs = std::max(tanh_abs, std::fabs(y[i] - ref));
+    if (ref != 0.0) tanh_rel = std::max(tanh_rel, std::fabs(y[i] - ref) / std::fabs(ref));
+  }
+  std::printf("fast exp max rel err %.3g; sigmoid max abs %.3g rel %.3g; tanh max abs %.3g rel %.3g\n",
+              exp_rel, sig_abs, sig_rel, tanh_abs, tanh_rel);
+  // fp32 epsilon is 1.19e-7; all stay within a few ulp, far inside 1e-5 + 1e-4 |ref|.
+  EXPECT_LT(exp_rel, 4e-7);
+  EXPECT_LT(sig_abs, 2.5e-7);
+  EXPECT_LT(sig_rel, 1e-6);
+  EXPECT_LT(tanh_abs, 2.5e-7);
+  EXPECT_LT(tanh_rel, 1e-6);
+}
+
+}  // namespace
+}  // namespace rnn
