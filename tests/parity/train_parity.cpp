@@ -23,6 +23,7 @@
 
 #include "rnn/io/safetensors.h"
 #include "rnn/train/clipping.h"
+#include "rnn/train/factory.h"
 #include "rnn/train/losses.h"
 #include "rnn/train/optimizers.h"
 #include "rnn/train/schedules.h"
@@ -202,60 +203,12 @@ INSTANTIATE_TEST_SUITE_P(Train, LossParity, ::testing::ValuesIn(case_names("loss
 
 // ---- optimizers ---------------------------------------------------------------------------
 
+// Through the JSON factory, so the factory's option names are covered too.
 template <class T>
 std::unique_ptr<rnn::Optimizer<T>> make_optimizer(const json& c) {
-  const std::string kind = c.at("kind");
-  auto get = [&](const char* key, double fallback) { return c.value(key, fallback); };
-  auto flag = [&](const char* key) { return c.value(key, false); };
-  if (kind == "sgd") {
-    rnn::SgdOptions o;
-    o.lr = c.at("lr");
-    o.momentum = get("momentum", 0.0);
-    o.dampening = get("dampening", 0.0);
-    o.weight_decay = get("weight_decay", 0.0);
-    o.nesterov = flag("nesterov");
-    return std::make_unique<rnn::Sgd<T>>(o);
-  }
-  if (kind == "adam") {
-    rnn::AdamOptions o;
-    o.lr = get("lr", o.lr);
-    o.beta1 = get("beta1", o.beta1);
-    o.beta2 = get("beta2", o.beta2);
-    o.eps = get("eps", o.eps);
-    o.weight_decay = get("weight_decay", o.weight_decay);
-    o.amsgrad = flag("amsgrad");
-    return std::make_unique<rnn::Adam<T>>(o);
-  }
-  if (kind == "adamw") {
-    rnn::AdamWOptions o;
-    o.lr = get("lr", o.lr);
-    o.beta1 = get("beta1", o.beta1);
-    o.beta2 = get("beta2", o.beta2);
-    o.eps = get("eps", o.eps);
-    o.weight_decay = get("weight_decay", o.weight_decay);
-    o.amsgrad = flag("amsgrad");
-    return std::make_unique<rnn::AdamW<T>>(o);
-  }
-  if (kind == "rmsprop") {
-    rnn::RmspropOptions o;
-    o.lr = get("lr", o.lr);
-    o.alpha = get("alpha", o.alpha);
-    o.eps = get("eps", o.eps);
-    o.weight_decay = get("weight_decay", o.weight_decay);
-    o.momentum = get("momentum", o.momentum);
-    o.centered = flag("centered");
-    return std::make_unique<rnn::Rmsprop<T>>(o);
-  }
-  if (kind == "adagrad") {
-    rnn::AdagradOptions o;
-    o.lr = get("lr", o.lr);
-    o.lr_decay = get("lr_decay", o.lr_decay);
-    o.weight_decay = get("weight_decay", o.weight_decay);
-    o.initial_accumulator_value = get("initial_accumulator_value", o.initial_accumulator_value);
-    o.eps = get("eps", o.eps);
-    return std::make_unique<rnn::Adagrad<T>>(o);
-  }
-  rnn::fail("unknown optimizer kind '", kind, "'");
+  json options = c;
+  for (const char* key : {"name", "kind", "lr_at_step", "lr_at_value"}) options.erase(key);
+  return rnn::make_optimizer<T>(c.at("kind").get<std::string>(), options);
 }
 
 class OptimizerParity : public ::testing::TestWithParam<std::string> {};

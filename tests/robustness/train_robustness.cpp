@@ -9,6 +9,7 @@
 
 #include "rnn/nn/init.h"
 #include "rnn/train/clipping.h"
+#include "rnn/train/factory.h"
 #include "rnn/train/losses.h"
 #include "rnn/train/optimizers.h"
 #include "rnn/train/schedules.h"
@@ -160,6 +161,22 @@ TEST(TrainRobustness, ScheduleAndClippingArguments) {
   expect_error([&] { rnn::clip_grad_norm(std::span<float>(g), 1.0, {.norm_type = 0.0}); },
                {"norm_type"});
   expect_error([&] { rnn::clip_grad_value(std::span<float>(g), -1.0); }, {"clip_value"});
+}
+
+TEST(TrainRobustness, FactoryArguments) {
+  expect_error([] { rnn::make_optimizer<float>("lion"); }, {"unknown optimizer 'lion'"});
+  expect_error([] { rnn::make_optimizer<float>("adam", {{"momentum", 0.9}}); },
+               {"unknown option 'momentum'", "beta1"});
+  expect_error([] { rnn::make_optimizer<float>("adam", {{"lr", "fast"}}); },
+               {"'lr'", "number", "fast"});
+  expect_error([] { rnn::make_optimizer<float>("sgd", {{"nesterov", 1}}); }, {"true or false"});
+  expect_error([] { rnn::make_optimizer<float>("sgd"); }, {"lr is required"});
+  expect_error([] { rnn::make_schedule("step", 0.1); }, {"step_size"});
+  expect_error([] { rnn::make_schedule("cosine", 0.1, {{"t_max", 2.5}}); }, {"integer"});
+  expect_error([] { rnn::make_schedule("poly", 0.1); }, {"unknown lr schedule 'poly'"});
+  expect_error([] { rnn::plateau_options({{"mode", "up"}}); }, {"min or max"});
+  expect_error([] { rnn::make_optimizer<float>("adam", nlohmann::json::array()); },
+               {"JSON object"});
 }
 
 TEST(TrainRobustness, InitArguments) {

@@ -8,6 +8,7 @@
 
 #include "rnn/kernels/gemm.h"
 #include "rnn/train/clipping.h"
+#include "rnn/train/factory.h"
 #include "rnn/train/losses.h"
 #include "rnn/train/optimizers.h"
 #include "rnn/train/schedules.h"
@@ -290,6 +291,36 @@ TEST(TrainSchedules, StateRoundTrip) {
   b.load_state(a.state());
   EXPECT_EQ(b.epoch(), 5);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(a.step(), b.step());
+}
+
+// ---- factory ----------------------------------------------------------------------------
+
+TEST(TrainFactory, OptimizersFromJson) {
+  auto adam = rnn::make_optimizer<float>("adam", {{"lr", 0.01}, {"amsgrad", true}});
+  EXPECT_EQ(adam->kind(), "adam");
+  EXPECT_EQ(adam->lr(), 0.01);
+  auto* typed = dynamic_cast<rnn::Adam<float>*>(adam.get());
+  ASSERT_NE(typed, nullptr);
+  EXPECT_TRUE(typed->options().amsgrad);
+  EXPECT_EQ(typed->options().weight_decay, 0.0);
+  auto adamw = rnn::make_optimizer<double>("adamw");
+  EXPECT_EQ(dynamic_cast<rnn::AdamW<double>*>(adamw.get())->options().weight_decay, 0.01);
+  auto sgd = rnn::make_optimizer<float>("sgd", {{"lr", 0.5}, {"momentum", 0.9}, {"nesterov", true}});
+  EXPECT_TRUE(dynamic_cast<rnn::Sgd<float>*>(sgd.get())->options().nesterov);
+  EXPECT_EQ(rnn::make_optimizer<float>("rmsprop")->kind(), "rmsprop");
+  EXPECT_EQ(rnn::make_optimizer<float>("adagrad", {{"lr_decay", 0.1}})->kind(), "adagrad");
+}
+
+TEST(TrainFactory, SchedulesFromJson) {
+  auto s = rnn::make_schedule("cosine", 0.1, {{"t_max", 10}, {"warmup_steps", 2}});
+  EXPECT_EQ(s->kind(), "warmup+cosine");
+  EXPECT_NEAR(s->lr(), 0.1 / 3.0, 1e-15);
+  auto step = rnn::make_schedule("step", 1.0, {{"step_size", 1}, {"gamma", 0.5}});
+  EXPECT_EQ(step->step(), 0.5);
+  const auto p = rnn::plateau_options({{"mode", "max"}, {"patience", 3}});
+  EXPECT_EQ(p.mode, rnn::PlateauOptions::Mode::Max);
+  EXPECT_EQ(p.patience, 3);
+  EXPECT_EQ(p.factor, 0.1);
 }
 
 // ---- clipping -----------------------------------------------------------------------------
