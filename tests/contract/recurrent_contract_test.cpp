@@ -75,7 +75,9 @@ TEST_P(RecurrentContract, SteppingEqualsWholeSequence) {
     EXPECT_TRUE(test::all_close("y at step " + std::to_string(t), y_t, expected, kTight, kTight));
   }
   EXPECT_TRUE(test::all_close("h after stepping", state.h, whole.h_n, kTight, kTight));
-  if (mode == CellMode::LSTM) EXPECT_TRUE(test::all_close("c after stepping", state.c, whole.c_n, kTight, kTight));
+  if (mode == CellMode::LSTM) {
+    EXPECT_TRUE(test::all_close("c after stepping", state.c, whole.c_n, kTight, kTight));
+  }
 }
 
 TEST_P(RecurrentContract, BatchEqualsRowsRunAlone) {
@@ -237,7 +239,7 @@ TEST_P(RecurrentContract, FloatAgreesWithDouble) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, RecurrentContract, ::testing::ValuesIn(kModes),
-                         [](const auto& info) { return to_string(info.param); });
+                         [](const auto& param_info) { return to_string(param_info.param); });
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 

@@ -103,7 +103,9 @@ TEST_P(RecurrentGradcheck, AllGradientsMatchCentralDifferences) {
 
   EXPECT_TRUE(test::gradcheck("dx", input.x.span(), grads.dx.span(), loss));
   EXPECT_TRUE(test::gradcheck("dh0", input.h0.span(), grads.dh0.span(), loss));
-  if (lstm) EXPECT_TRUE(test::gradcheck("dc0", input.c0.span(), grads.dc0.span(), loss));
+  if (lstm) {
+    EXPECT_TRUE(test::gradcheck("dc0", input.c0.span(), grads.dc0.span(), loss));
+  }
   for (const auto& info : store.infos()) {
     std::span<double> values(store.values().data() + info.offset, info.numel);
     std::span<const double> analytic(store.grads().data() + info.offset, info.numel);
@@ -112,7 +114,7 @@ TEST_P(RecurrentGradcheck, AllGradientsMatchCentralDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOptions, RecurrentGradcheck, ::testing::ValuesIn(all_cases()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& param_info) { return param_info.param.name; });
 
 }  // namespace
 }  // namespace rnn
