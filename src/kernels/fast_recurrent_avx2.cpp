@@ -41,10 +41,17 @@ inline __m256 v_exp(__m256 x) {
   return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
 }
 
-// sigmoid(x) = 1 / (1 + e^-x), with a true division.
+// 1/d for d >= 1: the 12-bit hardware estimate and one Newton step (~1 ulp), cheaper than
+// a division in the gate epilogues, which compute five of them per 8 units.
+inline __m256 v_recip(__m256 d) {
+  const __m256 r = _mm256_rcp_ps(d);
+  return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(1.0f)), r);
+}
+
+// sigmoid(x) = 1 / (1 + e^-x).
 inline __m256 v_sigmoid(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.0f);
-  return _mm256_div_ps(one, _mm256_add_ps(one, v_exp(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+  return v_recip(_mm256_add_ps(one, v_exp(_mm256_sub_ps(_mm256_setzero_ps(), x))));
 }
 
 // tanh: odd polynomial for |x| < 0.625 (Cephes' tanhf coefficients), else
@@ -61,7 +68,7 @@ inline __m256 v_tanh(__m256 x) {
   const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 e = v_exp(_mm256_add_ps(ax, ax));
-  __m256 large = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+  __m256 large = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), v_recip(_mm256_add_ps(e, one)), one);
   large = _mm256_or_ps(large, _mm256_and_ps(x, sign));
   const __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
   return _mm256_blendv_ps(large, small, is_small);
@@ -85,19 +92,28 @@ inline void store_n(float* p, __m256 v, int64_t n) {
 
 // ---- register tiles ---------------------------------------------------------------------
 // acc[r][v] += sum_{k in [k0,k1)} a[r*lda + k] * panel[k][v*8 .. v*8+7]
+// The sums live in locals that are never address-taken, so they stay in registers (an
+// accumulator array that escapes to the epilogue would be stored back on every k).
 template <int V, int R>
 inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t k0, int64_t k1,
-                       __m256 (&acc)[R][V]) {
+                       __m256 (&acc_out)[R][V]) {
   constexpr int64_t VW = V * 8;
+  __m256 acc[R][V];
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc[r][v] = acc_out[r][v];
   if constexpr (R == 1) {
     // One row: two interleaved chains over k hide the FMA latency.
     __m256 acc2[V];
+    #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc2[v] = _mm256_setzero_ps();
     int64_t k = k0;
     for (; k + 1 < k1; k += 2) {
       const __m256 a0 = _mm256_broadcast_ss(a + k);
       const __m256 a1 = _mm256_broadcast_ss(a + k + 1);
       const float* w0 = panel + k * VW;
+      #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) {
         acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(w0 + v * 8), acc[0][v]);
         acc2[v] = _mm256_fmadd_ps(a1, _mm256_load_ps(w0 + VW + v * 8), acc2[v]);
@@ -105,20 +121,29 @@ inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t 
     }
     if (k < k1) {
       const __m256 a0 = _mm256_broadcast_ss(a + k);
+      #pragma GCC unroll 8
       for (int v = 0; v < V; ++v)
         acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(panel + k * VW + v * 8), acc[0][v]);
     }
+    #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc[0][v] = _mm256_add_ps(acc[0][v], acc2[v]);
   } else {
     for (int64_t k = k0; k < k1; ++k) {
       __m256 w[V];
+      #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) w[v] = _mm256_load_ps(panel + k * VW + v * 8);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
+        #pragma GCC unroll 8
         for (int v = 0; v < V; ++v) acc[r][v] = _mm256_fmadd_ps(ar, w[v], acc[r][v]);
       }
     }
   }
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc_out[r][v] = acc[r][v];
 }
 
 // ---- fused step epilogues ---------------------------------------------------------------
@@ -281,6 +306,33 @@ void fused_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, in
     step_blocks<3, 4>(p, s, block_begin, block_end);
   } else {
     step_blocks<4, 3>(p, s, block_begin, block_end);
+  }
+}
+
+void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64_t gate_stride,
+                    int64_t unit0, const StepArgs& s, int64_t block_begin, int64_t block_end) {
+  const int64_t H = p.hidden;
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t b = 0; b < s.rows; ++b) {
+    const float* row = pre + b * ldpre - unit0;
+    for (int64_t jb = block_begin; jb < block_end; ++jb) {
+      __m256 acc[4];
+      if (p.vecs == 4 && p.cell != Cell::LSTM) {  // RNN: 4 vectors of 8 units, one gate
+        for (int v = 0; v < 4; ++v) {
+          const int64_t j = jb * 32 + v * 8;
+          acc[v] = j < H ? load_n(row + j, imin(8, H - j)) : zero;
+        }
+        rnn_epilogue(p, s, b, jb, acc);
+        continue;
+      }
+      const int64_t j = jb * 8, n = imin(8, H - j);
+      for (int g = 0; g < p.vecs; ++g) acc[g] = load_n(row + g * gate_stride + j, n);
+      if (p.cell == Cell::LSTM) {
+        lstm_epilogue(p, s, b, jb, acc);
+      } else {
+        gru_epilogue(p, s, b, jb, acc, zero);
+      }
+    }
   }
 }
 

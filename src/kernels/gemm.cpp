@@ -10,8 +10,10 @@
 
 #ifndef RNN_USE_BLIS
 extern "C" void openblas_set_num_threads(int);
+extern "C" int openblas_get_num_threads(void);
 #else
 extern "C" void bli_thread_set_num_threads(long);
+extern "C" long bli_thread_get_num_threads(void);
 #endif
 
 namespace rnn::kernels {
@@ -34,6 +36,22 @@ void set_num_threads(int n) {
 #endif
 }
 int num_threads() { return omp_get_max_threads(); }
+
+#ifndef RNN_USE_BLIS
+ScopedBlasThreads::ScopedBlasThreads(int n) : saved_(openblas_get_num_threads()) {
+  if (n != saved_) openblas_set_num_threads(n);
+}
+ScopedBlasThreads::~ScopedBlasThreads() {
+  if (openblas_get_num_threads() != saved_) openblas_set_num_threads(saved_);
+}
+#else
+ScopedBlasThreads::ScopedBlasThreads(int n) : saved_(static_cast<int>(bli_thread_get_num_threads())) {
+  if (n != saved_) bli_thread_set_num_threads(n);
+}
+ScopedBlasThreads::~ScopedBlasThreads() {
+  if (static_cast<int>(bli_thread_get_num_threads()) != saved_) bli_thread_set_num_threads(saved_);
+}
+#endif
 Backend backend() { return g_backend.load(); }
 
 template <class T>

@@ -57,6 +57,19 @@ Tensor<T> swap_first_two_axes(const Tensor<T>& x) {
   return out;
 }
 
+// Per-thread grow-only scratch buffers (slot 0: input projections, 1: their gradients).
+template <class T>
+T* scratch(int slot, int64_t n) {
+  static thread_local std::vector<T> buffers[2];
+  std::vector<T>& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < n) {
+    b.clear();
+    b.shrink_to_fit();
+    b.resize(static_cast<size_t>(n));
+  }
+  return b.data();
+}
+
 // Processing step s of direction d runs time index t.
 inline int64_t time_index(int64_t s, int64_t steps, bool reverse) {
   return reverse ? steps - 1 - s : s;
@@ -205,8 +218,10 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
       DirectionCache<T>& dc = cache->dirs[static_cast<size_t>(slot)];
 
       // Input projections of all time steps in one product: gi = x W_ih^T + b_ih.
-      Tensor<T> gi({steps, batch, G * H});
-      kernels::matmul_nt<T>(steps * batch, G * H, in, layer_input.data(), w.w_ih, gi.data(), false);
+      // Reused between calls (grow-only, per thread): a fresh zero-filled buffer of this size
+      // costs page faults and a memset on every call.
+      T* gi = scratch<T>(0, steps * batch * G * H);
+      kernels::matmul_nt<T>(steps * batch, G * H, in, layer_input.data(), w.w_ih, gi, false);
       if (w.b_ih) {
         for (int64_t r = 0; r < steps * batch; ++r) {
           for (int64_t j = 0; j < G * H; ++j) gi[r * G * H + j] += w.b_ih[j];
@@ -236,7 +251,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
           fa.reverse = reverse;
           fa.w_hh = w.w_hh;
           fa.b_hh = w.b_hh;
-          fa.gi = gi.data();
+          fa.gi = gi;
           fa.lengths = lengths.data();
           fa.states = dc.states.data();
           fa.cells = lstm ? dc.cells.data() : nullptr;
@@ -279,7 +294,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
             dc.gates.data() + s * batch * G * H,
             dc.hn.empty() ? nullptr : dc.hn.data() + s * batch * H,
             dc.raw.empty() ? nullptr : dc.raw.data() + s * batch * H};
-        detail::cell_forward(shape, w, gi.data() + t * batch * G * H, h_prev, c_prev, work.data(),
+        detail::cell_forward(shape, w, gi + t * batch * G * H, h_prev, c_prev, work.data(),
                              step_cache, h_new, c_new);
         for (int64_t b = 0; b < batch; ++b) {
           T* y = layer_output.data() + (t * batch + b) * D * Hout + d * Hout;
@@ -380,7 +395,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
         }
       }
 
-      Tensor<T> dgi({steps, batch, GH});
+      T* dgi = scratch<T>(1, steps * batch * GH);  // every step writes all its rows
       bool done = false;
       if constexpr (std::is_same_v<T, float>) {
         if (detail::fast_path_usable(c) && !dcache.gates.empty()) {
@@ -400,7 +415,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
           ba.ldy = D * Hout;
           ba.dh = dh.data();
           ba.dc = lstm ? dcell.data() : nullptr;
-          ba.dgi = dgi.data();
+          ba.dgi = dgi;
           ba.g_w_hh = g.w_hh;
           ba.g_b_hh = g.b_hh;
           detail::fast_backward_direction(ba);
@@ -424,7 +439,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
         const T* c_prev = lstm ? dcache.cells.data() + s * batch * H : nullptr;
         const T* c_new = lstm ? c_prev + batch * H : nullptr;
         detail::cell_backward(shape, w, g, active.data(), dh.data(), lstm ? dcell.data() : nullptr,
-                              step_cache, h_prev, c_prev, c_new, dgi.data() + t * batch * GH,
+                              step_cache, h_prev, c_prev, c_new, dgi + t * batch * GH,
                               dh_prev.data(), lstm ? dcell_prev.data() : nullptr, work_gh.data(),
                               work_h.data());
         std::swap(dh, dh_prev);
@@ -434,8 +449,8 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       if (lstm) std::copy(dcell.data(), dcell.data() + batch * H, result.dc0.data() + slot * batch * H);
 
       // The input-projection gradients of all steps in three large products.
-      kernels::matmul_nn<T>(steps * batch, in, GH, dgi.data(), w.w_ih, dx.data(), true);
-      kernels::matmul_tn<T>(GH, in, steps * batch, dgi.data(), x.data(), g.w_ih, true);
+      kernels::matmul_nn<T>(steps * batch, in, GH, dgi, w.w_ih, dx.data(), true);
+      kernels::matmul_tn<T>(GH, in, steps * batch, dgi, x.data(), g.w_ih, true);
       if (g.b_ih) {
         for (int64_t r = 0; r < steps * batch; ++r) {
           for (int64_t j = 0; j < GH; ++j) g.b_ih[j] += dgi[r * GH + j];

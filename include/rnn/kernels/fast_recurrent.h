@@ -101,6 +101,12 @@ struct StepArgs {
 void fused_step(const PackedGates& p, const StepArgs& args, int64_t block_begin,
                 int64_t block_end);
 
+// The epilogue of fused_step alone, for pre-activations computed elsewhere (by BLAS):
+// gate g of unit j of row b at pre[b*ldpre + g*gate_stride + (j - unit0)], blocks
+// [block_begin, block_end) (units from unit0 on). `p` supplies the biases only.
+void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64_t gate_stride,
+                    int64_t unit0, const StepArgs& args, int64_t block_begin, int64_t block_end);
+
 // C[M, cols of blocks] = A[M, K] * B for panels [block_begin, block_end) of a PackedMatrix.
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
                  int64_t ldc, int64_t block_begin, int64_t block_end);

@@ -32,6 +32,19 @@ class ScopedBackend {
 void set_num_threads(int n);
 int num_threads();
 
+// Sets the BLAS's own thread count for a scope (used around loops that are threaded
+// with OpenMP and call the BLAS from each thread), restoring it afterwards.
+class ScopedBlasThreads {
+ public:
+  explicit ScopedBlasThreads(int n);
+  ~ScopedBlasThreads();
+  ScopedBlasThreads(const ScopedBlasThreads&) = delete;
+  ScopedBlasThreads& operator=(const ScopedBlasThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
 enum class Trans { No, Yes };
 
 template <class T>

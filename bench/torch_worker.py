@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""PyTorch side of bench/compare: reads one JSON request per line on stdin, answers one JSON
+line {"ms": median milliseconds per call, "runs": [...]} on stdout.
+
+Request: {"cell": "LSTM"|"GRU"|"RNN_TANH", "hidden": H, "batch": B, "seq_len": T,
+          "mode": "infer"|"train"|"step", "threads": n, "min_time": seconds}
+Input size = hidden. Inference runs under torch.no_grad(); "step" times nn.LSTMCell /
+nn.GRUCell / nn.RNNCell at batch 1. The process is started pinned (taskset) with
+OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set to the same count by bench/compare.
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+_cache = {}
+
+
+def build(req):
+    key = (req["cell"], req["hidden"], req["batch"], req["seq_len"], req["mode"])
+    if key in _cache:
+        return _cache[key]
+    torch.manual_seed(0)
+    H, B, T = req["hidden"], req["batch"], req["seq_len"]
+    cell = req["cell"]
+    if req["mode"] == "step":
+        mod = {"LSTM": torch.nn.LSTMCell, "GRU": torch.nn.GRUCell}.get(cell)
+        mod = mod(H, H) if mod else torch.nn.RNNCell(H, H, nonlinearity="tanh")
+        x = torch.randn(1, H)
+        state = (torch.zeros(1, H), torch.zeros(1, H)) if cell == "LSTM" else torch.zeros(1, H)
+        obj = (mod, x, state, None)
+    else:
+        if cell == "LSTM":
+            mod = torch.nn.LSTM(H, H)
+        elif cell == "GRU":
+            mod = torch.nn.GRU(H, H)
+        else:
+            mod = torch.nn.RNN(H, H, nonlinearity="tanh")
+        x = torch.randn(T, B, H)
+        dy = torch.randn(T, B, H)
+        obj = (mod, x, None, dy)
+    _cache.clear()
+    _cache[key] = obj
+    return obj
+
+
+def one_call(req, obj):
+    mod, x, state, dy = obj
+    mode = req["mode"]
+    if mode == "infer":
+        with torch.no_grad():
+            mod(x)
+    elif mode == "train":
+        y, _ = mod(x)
+        y.backward(dy)
+    else:
+        with torch.no_grad():
+            for _ in range(req.get("inner", 100)):
+                state = mod(x, state)
+
+
+def measure(req):
+    torch.set_num_threads(req["threads"])
+    obj = build(req)
+    one_call(req, obj)  # warm-up
+    one_call(req, obj)
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < req["min_time"] and len(times) < 1000):
+        t0 = time.perf_counter()
+        one_call(req, obj)
+        times.append(time.perf_counter() - t0)
+    ms = statistics.median(times) * 1e3
+    if req["mode"] == "step":
+        ms /= req.get("inner", 100)
+    return ms
+
+
+def main():
+    torch.set_num_interop_threads(1)
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req.get("quit"):
+            break
+        ms = measure(req)
+        sys.stdout.write(json.dumps({"ms": ms}) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
