@@ -6,4 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
 cd build
+# ctest runs two test programs at once on 2 cores: one thread each keeps them from
+# oversubscribing (tests that need threads set their own count through the library).
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 ctest --output-on-failure --parallel "$(nproc)" --timeout 900 "$@"
