@@ -1,0 +1,119 @@
+// The one trainer every task uses (language modeling, forecasting, tagging, translation,
+// speech): optimizer, schedule and warm-up, clipping, validation every N steps, early
+// stopping, best-model keeping, atomic checkpoints every N steps and on Ctrl-C, bit-exact
+// resume, a progress bar (plain lines when stderr is not a terminal), a metrics log
+// (metrics.jsonl) and training curves (curves.svg) in the run folder.
+//
+// A task supplies batches, the loss and its gradients through TrainTask; the trainer owns
+// everything else about the loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "rnn/core/parameters.h"
+#include "rnn/core/rng.h"
+#include "rnn/train/checkpoint.h"
+
+namespace rnn {
+
+struct StepResult {
+  double loss = 0.0;   // mean loss of the batch
+  int64_t units = 0;   // tokens / samples / frames processed (for units/s)
+};
+
+struct EvalResult {
+  double loss = 0.0;                       // lower is better; early stopping watches it
+  std::map<std::string, double> metrics;   // extra figures for the log (e.g. "bpc")
+};
+
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+
+  // The model's parameters (one flat buffer), the ones the optimizer updates.
+  virtual Parameters<float>& parameters() = 0;
+
+  // Forward and backward on the next training batch. Gradients are zeroed by the trainer
+  // before the call; the task adds (+=) into parameters().grads(). Randomness (dropout,
+  // shuffling) must come from `rng` so that a resumed run repeats it.
+  virtual StepResult train_step(Rng& rng) = 0;
+
+  // Loss on the validation data in evaluation mode (must not touch training state).
+  virtual EvalResult validate() = 0;
+
+  // Position in the data for the progress display: epochs done, fractional.
+  virtual double epoch() const { return 0.0; }
+
+  // The task's own resumable state: data position, carried hidden states, vocabulary,
+  // model configuration. `save_state` writes into checkpoint.meta["task"] and task
+  // tensors; `load_state` restores it and throws rnn::Error when the checkpoint belongs
+  // to a different model or vocabulary.
+  virtual void save_state(Checkpoint& checkpoint) const = 0;
+  virtual void load_state(const Checkpoint& checkpoint) = 0;
+};
+
+enum class ProgressStyle { Auto, Bar, Lines, Off };
+enum class NonFinitePolicy { Stop, Skip };
+
+struct TrainerOptions {
+  int64_t max_steps = 1000;
+  double max_seconds = 0.0;         // wall-clock budget; 0 = none
+  int64_t eval_every = 200;         // validation every N steps (and at the end); 0 = only at the end
+  int64_t checkpoint_every = 500;   // 0 = only at the end and on Ctrl-C
+  int64_t patience = 0;             // stop after N evaluations without improvement; 0 = off
+  double min_delta = 0.0;           // improvement needed to count
+  double clip_norm = 0.0;           // total 2-norm clipping; 0 = off
+  double clip_value = 0.0;          // element clipping; 0 = off
+  std::string optimizer = "adam";   // sgd | adam | adamw | rmsprop | adagrad
+  nlohmann::json optimizer_options = nlohmann::json::object();  // e.g. {"lr": 2e-3}
+  std::string schedule = "constant";  // constant | step | exponential | cosine | plateau
+  nlohmann::json schedule_options = nlohmann::json::object();
+  int64_t warmup_steps = 0;         // linear warm-up in front of the schedule
+  uint64_t seed = 1;
+  std::string run_dir;              // required: checkpoints, metrics.jsonl, curves.svg
+  bool resume = false;              // continue from run_dir/last.ckpt
+  ProgressStyle progress = ProgressStyle::Auto;
+  int64_t log_every = 0;            // progress line / metrics row every N steps; 0 = about 100 per run
+  NonFinitePolicy non_finite = NonFinitePolicy::Stop;
+  std::string unit_name = "tok";    // shown in the progress display ("tok/s")
+};
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double last_train_loss = 0.0;
+  double best_val_loss = 0.0;
+  int64_t best_step = 0;
+  double units_per_second = 0.0;
+  double seconds = 0.0;
+  bool stopped_early = false;
+  bool interrupted = false;         // Ctrl-C (SIGINT) or SIGTERM: a checkpoint was written
+  std::string best_checkpoint;      // run_dir/best.ckpt
+  std::string last_checkpoint;      // run_dir/last.ckpt
+  nlohmann::json to_json() const;
+};
+
+class Trainer {
+ public:
+  Trainer(TrainerOptions options, TrainTask& task);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Runs to max_steps, the time budget, early stopping or Ctrl-C. Throws rnn::Error on
+  // a non-finite loss or gradient (NonFinitePolicy::Stop), naming the step.
+  TrainSummary run();
+
+  // Called after every optimizer step (diagnostics, custom logging). Optional.
+  std::function<void(int64_t step, const StepResult&)> on_step;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace rnn
