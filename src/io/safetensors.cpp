@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rnn/core/error.h"
+#include "rnn/io/atomic_file.h"
 
 namespace rnn {
 
@@ -357,47 +358,7 @@ std::vector<unsigned char> serialize_safetensors(const SafetensorsFile& file) {
 
 void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   check(!path.empty(), "write_safetensors: empty path");
-  const std::vector<unsigned char> bytes = serialize_safetensors(file);
-
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    tmp = concat(path, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  if (fd < 0) fail("cannot write '", path, "': cannot create temporary file '", tmp, "': ",
-                   errno_text(errno));
-
-  auto abandon = [&](const std::string& step, int err) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    fail("cannot write '", path, "': ", step, ": ", errno_text(err));
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      abandon("write failed", errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) abandon("fsync failed", errno);
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) abandon("close failed", errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) abandon("rename failed", errno);
-
-  // Make the rename itself durable (best effort: some file systems refuse fsync on folders).
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  write_file_atomic(path, serialize_safetensors(file));
 }
 
 }  // namespace rnn

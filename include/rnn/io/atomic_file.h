@@ -1,0 +1,17 @@
+// Crash-safe file replacement: the new content goes to a temporary file in the same
+// folder, is flushed to disk (fsync), then renamed over the target. A crash, a kill or a
+// full disk leaves either the old file or the new one, never a mix.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace rnn {
+
+// Throws rnn::Error naming `path` and the failing step (with errno's text); the previous
+// file at `path`, if any, is then untouched and no temporary file is left behind.
+void write_file_atomic(const std::string& path, std::span<const unsigned char> bytes);
+void write_file_atomic(const std::string& path, std::string_view text);
+
+}  // namespace rnn

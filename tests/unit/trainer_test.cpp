@@ -1,0 +1,278 @@
+// The one trainer: loop, logging, pictures, checkpoints, bit-exact resume, Ctrl-C, early
+// stopping and non-finite handling, on a small regression task.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "rnn/core/error.h"
+#include "rnn/nn/linear.h"
+#include "rnn/train/checkpoint.h"
+#include "rnn/train/losses.h"
+#include "rnn/train/trainer.h"
+
+namespace rnn {
+namespace {
+
+namespace fs = std::filesystem;
+
+// y = x . w* + noise, with batches drawn from the trainer's generator.
+class RegressionTask : public TrainTask {
+ public:
+  explicit RegressionTask(uint64_t seed = 5) {
+    Rng init(seed);
+    layer_ = std::make_unique<nn::Linear<float>>(4, 1, params_, init, "head.");
+    Rng data(99);
+    val_x_ = Tensor<float>({64, 4});
+    for (int64_t i = 0; i < val_x_.numel(); ++i) val_x_[i] = static_cast<float>(data.normal());
+    val_y_ = target(val_x_, nullptr);
+  }
+
+  Parameters<float>& parameters() override { return params_; }
+
+  StepResult train_step(Rng& rng) override {
+    ++position_;
+    if (position_ == nan_at_) return {std::numeric_limits<double>::quiet_NaN(), 8};
+    if (position_ == interrupt_at_) ::raise(SIGINT);
+    Tensor<float> x({8, 4});
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(rng.normal());
+    const Tensor<float> y = target(x, &rng);
+    const Tensor<float> prediction = layer_->forward(x);
+    const LossResult<float> loss = mse(prediction, y);
+    layer_->backward(x, loss.grad);
+    return {loss.loss, 8};
+  }
+
+  EvalResult validate() override {
+    ++validations_;
+    if (!val_script_.empty()) {
+      const double v = val_script_[std::min(val_script_.size() - 1, static_cast<size_t>(validations_ - 1))];
+      return {v, {}};
+    }
+    LossUpstream<float> no_grad;
+    no_grad.want_grad = false;
+    return {mse(layer_->forward(val_x_), val_y_, {}, no_grad).loss, {{"rmse", 0.0}}};
+  }
+
+  double epoch() const override { return static_cast<double>(position_) / 100.0; }
+
+  void save_state(Checkpoint& c) const override {
+    c.meta["task"] = {{"kind", "regression"}, {"position", position_}};
+  }
+  void load_state(const Checkpoint& c) override {
+    check(c.meta.contains("task") && c.meta["task"].value("kind", "") == "regression",
+          "checkpoint belongs to another task");
+    position_ = c.meta["task"]["position"].get<int64_t>();
+  }
+
+  int64_t nan_at_ = -1;
+  int64_t interrupt_at_ = -1;
+  std::vector<double> val_script_;
+  int64_t validations_ = 0;
+
+ private:
+  static Tensor<float> target(const Tensor<float>& x, Rng* noise) {
+    const float w[4] = {0.5f, -1.0f, 2.0f, 0.25f};
+    Tensor<float> y({x.dim(0), 1});
+    for (int64_t n = 0; n < x.dim(0); ++n) {
+      float s = 0.1f;
+      for (int j = 0; j < 4; ++j) s += w[j] * x.at(n, j);
+      if (noise) s += static_cast<float>(0.01 * noise->normal());
+      y[n] = s;
+    }
+    return y;
+  }
+
+  Parameters<float> params_;
+  std::unique_ptr<nn::Linear<float>> layer_;
+  Tensor<float> val_x_, val_y_;
+  int64_t position_ = 0;
+};
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rnn_trainer_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  TrainerOptions options(const std::string& sub, int64_t steps) const {
+    TrainerOptions o;
+    o.max_steps = steps;
+    o.eval_every = 10;
+    o.checkpoint_every = 10;
+    o.clip_norm = 1.0;
+    o.optimizer = "adam";
+    o.optimizer_options = {{"lr", 0.05}};
+    o.schedule = "cosine";
+    o.schedule_options = {{"t_max", 200}};
+    o.warmup_steps = 5;
+    o.run_dir = (dir_ / sub).string();
+    o.progress = ProgressStyle::Off;
+    o.log_every = 5;
+    return o;
+  }
+
+  static std::vector<std::string> metric_rows(const fs::path& file) {
+    std::vector<std::string> rows;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line);
+      j.erase("units_per_s");  // the only field that depends on the clock
+      rows.push_back(j.dump());
+    }
+    return rows;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(TrainerTest, LearnsAndWritesRunFolder) {
+  RegressionTask task;
+  Trainer trainer(options("run", 200), task);
+  const TrainSummary s = trainer.run();
+  EXPECT_EQ(s.steps, 200);
+  EXPECT_LT(s.best_val_loss, 0.01);  // from about 5.3 at the start
+  for (const char* f : {"last.ckpt", "best.ckpt", "metrics.jsonl", "curves.svg"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "run" / f)) << f;
+  }
+  const auto rows = metric_rows(dir_ / "run" / "metrics.jsonl");
+  EXPECT_EQ(rows.size(), 40u + 20u);  // a row every 5 steps, a validation every 10
+  std::ifstream svg(dir_ / "run" / "curves.svg");
+  const std::string text((std::istreambuf_iterator<char>(svg)), {});
+  EXPECT_NE(text.find("<polyline"), std::string::npos);
+}
+
+TEST_F(TrainerTest, ResumeReproducesUninterruptedRunBitForBit) {
+  RegressionTask straight;
+  Trainer(options("straight", 60), straight).run();
+
+  RegressionTask first;
+  Trainer(options("split", 30), first).run();
+  RegressionTask second(/*seed=*/777);  // different init: everything must come from the checkpoint
+  TrainerOptions resumed = options("split", 60);
+  resumed.resume = true;
+  Trainer(resumed, second).run();
+
+  const auto a = straight.parameters().values();
+  const auto b = second.parameters().values();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "parameter " << i;
+  EXPECT_EQ(metric_rows(dir_ / "straight" / "metrics.jsonl"),
+            metric_rows(dir_ / "split" / "metrics.jsonl"));
+}
+
+TEST_F(TrainerTest, CtrlCWritesCheckpointAndResumeMatches) {
+  RegressionTask straight;
+  Trainer(options("straight", 40), straight).run();
+
+  RegressionTask interrupted;
+  interrupted.interrupt_at_ = 17;  // SIGINT during step 17: the step completes, then the loop stops
+  const TrainSummary s = Trainer(options("stopped", 40), interrupted).run();
+  EXPECT_TRUE(s.interrupted);
+  EXPECT_EQ(s.steps, 17);
+  EXPECT_EQ(Checkpoint::load((dir_ / "stopped" / "last.ckpt").string()).meta["trainer"]["step"], 17);
+
+  RegressionTask resumed_task(/*seed=*/3);
+  TrainerOptions resumed = options("stopped", 40);
+  resumed.resume = true;
+  Trainer(resumed, resumed_task).run();
+  const auto a = straight.parameters().values();
+  const auto b = resumed_task.parameters().values();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "parameter " << i;
+}
+
+TEST_F(TrainerTest, RefusesToOverwriteARunAndToResumeNothing) {
+  RegressionTask task;
+  Trainer(options("run", 10), task).run();
+  RegressionTask again;
+  EXPECT_THROW(Trainer(options("run", 10), again).run(), Error);
+  TrainerOptions o = options("empty", 10);
+  o.resume = true;
+  try {
+    Trainer(o, again).run();
+    FAIL() << "resume without a checkpoint must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nothing to resume"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TrainerTest, ResumeWithAnotherOptimizerIsRefused) {
+  RegressionTask task;
+  Trainer(options("run", 10), task).run();
+  TrainerOptions o = options("run", 20);
+  o.resume = true;
+  o.optimizer = "sgd";
+  o.optimizer_options = {{"lr", 0.1}};
+  RegressionTask other;
+  EXPECT_THROW(Trainer(o, other).run(), Error);
+}
+
+TEST_F(TrainerTest, EarlyStoppingKeepsTheBestModel) {
+  RegressionTask task;
+  task.val_script_ = {1.0, 0.5, 0.6, 0.7, 0.8, 0.9};
+  TrainerOptions o = options("run", 100);
+  o.patience = 3;
+  const TrainSummary s = Trainer(o, task).run();
+  EXPECT_TRUE(s.stopped_early);
+  EXPECT_EQ(s.steps, 50);  // evaluations at 10..50; best at 20, then 3 without improvement
+  EXPECT_EQ(s.best_step, 20);
+  EXPECT_DOUBLE_EQ(s.best_val_loss, 0.5);
+  EXPECT_EQ(Checkpoint::load(s.best_checkpoint).meta["trainer"]["step"], 20);
+}
+
+TEST_F(TrainerTest, NonFiniteLossStopsNamingTheStepAndKeepsCheckpoint) {
+  RegressionTask task;
+  task.nan_at_ = 14;
+  try {
+    Trainer(options("run", 40), task).run();
+    FAIL() << "a NaN loss must stop training";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("step 14"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(Checkpoint::load((dir_ / "run" / "last.ckpt").string()).meta["trainer"]["step"], 10);
+
+  RegressionTask skipping;
+  skipping.nan_at_ = 14;
+  TrainerOptions o = options("skip", 40);
+  o.non_finite = NonFinitePolicy::Skip;
+  EXPECT_EQ(Trainer(o, skipping).run().steps, 40);
+}
+
+TEST_F(TrainerTest, CheckpointDetectsCorruptionAndRefusesNaNWeights) {
+  RegressionTask task;
+  Trainer(options("run", 10), task).run();
+  const fs::path file = dir_ / "run" / "last.ckpt";
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign((std::istreambuf_iterator<char>(in)), {});
+  }
+  bytes[bytes.size() - 3] ^= 0x40;  // a flipped bit in the data
+  {
+    std::ofstream out(dir_ / "bad.ckpt", std::ios::binary);
+    out << bytes;
+  }
+  try {
+    Checkpoint::load((dir_ / "bad.ckpt").string());
+    FAIL() << "a corrupted checkpoint must not load";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
+
+  Checkpoint c = Checkpoint::load(file.string());
+  c.tensors.begin()->second[0] = std::numeric_limits<float>::quiet_NaN();
+  c.tensors["param.head.weight"][0] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(c.save(file.string()), Error);
+  EXPECT_NO_THROW(Checkpoint::load(file.string()));  // the previous file is intact
+}
+
+}  // namespace
+}  // namespace rnn
