@@ -15,9 +15,20 @@ class UsageError : public std::runtime_error {
   explicit UsageError(const std::string& message) : std::runtime_error(message) {}
 };
 
-// `rnn run`: run a saved recurrent module on tensors from a file (and its gradients).
-void add_run_command(CLI::App& app);
-// `rnn demo charlm`: train a small character LSTM on a text file and sample from it.
-void add_demo_command(CLI::App& app);
+// Each subcommand file registers itself, so adding a command touches no other file:
+//
+//   void add_run_command(CLI::App& app) { ... app.add_subcommand("run", ...) ... }
+//   static const CommandRegistrar registrar("run", add_run_command);
+//
+// main.cpp adds every registered command, in name order.
+using AddCommand = void (*)(CLI::App& app);
+
+class CommandRegistrar {
+ public:
+  CommandRegistrar(const char* name, AddCommand add);
+};
+
+// The registered commands, sorted by name.
+void add_registered_commands(CLI::App& app);
 
 }  // namespace rnn::cli

@@ -457,4 +457,6 @@ void add_demo_command(CLI::App& app) {
   charlm->callback([options] { run_charlm(*options); });
 }
 
+static const CommandRegistrar registrar("demo", add_demo_command);
+
 }  // namespace rnn::cli

@@ -10,8 +10,7 @@ int main(int argc, char** argv) {
   CLI::App app{"rnn.cpp: recurrent neural networks (RNN, LSTM, GRU) without a Python runtime"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
-  rnn::cli::add_run_command(app);
-  rnn::cli::add_demo_command(app);
+  rnn::cli::add_registered_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

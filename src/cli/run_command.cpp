@@ -182,4 +182,6 @@ void add_run_command(CLI::App& app) {
   });
 }
 
+static const CommandRegistrar registrar("run", add_run_command);
+
 }  // namespace rnn::cli
