@@ -10,6 +10,8 @@ packages=(
   g++ cmake ninja-build pkg-config ca-certificates
   libopenblas-dev libblis-dev          # BLAS through CBLAS (RNN_BLAS chooses)
   libcli11-dev nlohmann-json3-dev      # command line, JSON
+  libfftw3-dev                         # FFT for speech features (fftw3f)
+  espeak-ng                            # tools/make_digits_corpus.sh (speech data)
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                              # tools/safetensors_io.py (tests call no Python)
 )
