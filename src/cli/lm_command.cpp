@@ -448,6 +448,8 @@ void add_lm_command(CLI::App& app) {
       "lm", "Language modeling: train, evaluate and sample character- and word-level models");
   lm->require_subcommand(1);
 
+  // A later repetition of an option wins (scripts append overrides).
+  lm->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto t = std::make_shared<TrainOptions>();
   CLI::App* train = lm->add_subcommand(
       "train",
