@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Helper of tools/make_digits_corpus.sh (see there). Two steps:
+
+  plan     draws every random choice of the corpus from --seed and writes OUT/plan.tsv:
+           split, id, voice, speed, pitch, word gap, amplitude, text, then the augmentation
+           (gain dB, SNR dB, leading/trailing pad ms, telephone band 0/1, mu-law 0/1, noise
+           seed);
+  augment  reads OUT/raw/<split>/<id>.wav (espeak-ng's output) and writes
+           OUT/<split>/<id>.wav with the planned augmentation, and OUT/<split>.tsv.
+"""
+
+import argparse
+import os
+import random
+import wave
+
+import numpy as np
+
+ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
+           "en-gb-x-gbcwmd", "en-029"]
+# Voice variants; whole variants are held out for validation and test.
+TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m7", "f1", "f3", "f5", "croak", "klatt", "klatt4",
+                  "Alex", "Andy", "edward", "john", "linda", "max", "paul", "adam", "belinda",
+                  "whisper", "iven", "grandma", "michel"]
+VALID_VARIANTS = ["m5", "f2", "klatt2", "Annie"]
+TEST_VARIANTS = ["m6", "f4", "klatt3", "Mike", "aunty", "david"]
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def plan(args):
+    rng = random.Random(args.seed)
+    rows = []
+    for split, count, variants in [("train", args.train, TRAIN_VARIANTS),
+                                   ("valid", args.valid, VALID_VARIANTS),
+                                   ("test", args.test, TEST_VARIANTS)]:
+        for i in range(count):
+            voice = rng.choice(ACCENTS) + "+" + rng.choice(variants)
+            digits = [rng.randrange(10) for _ in range(rng.randint(1, 7))]
+            words = ["oh" if d == 0 and rng.random() < 0.5 else WORDS[d] for d in digits]
+            row = [split, f"{split}_{i:05d}", voice, str(rng.randint(110, 230)),
+                   str(rng.randint(20, 85)), str(rng.randint(0, 12)), str(rng.randint(60, 180)),
+                   " ".join(words),
+                   f"{rng.uniform(-24.0, 4.0):.2f}", f"{rng.uniform(5.0, 45.0):.2f}",
+                   str(rng.randint(0, 400)), str(rng.randint(0, 400)),
+                   str(int(rng.random() < 0.5)), str(int(rng.random() < 0.3)),
+                   str(rng.randrange(2**31))]
+            rows.append(row)
+    with open(os.path.join(args.out, "plan.tsv"), "w") as f:
+        for row in rows:
+            f.write("\t".join(row) + "\n")
+
+
+def read_wav16(path):
+    with wave.open(path, "rb") as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1, path
+        rate = w.getframerate()
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
+    return rate, data
+
+
+def write_wav16(path, rate, x):
+    pcm = np.clip(np.rint(x * 32768.0), -32768, 32767).astype("<i2")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+
+
+def augment_one(x, rate, gain_db, snr_db, pad_lead_ms, pad_trail_ms, phone, mulaw, seed):
+    rng = np.random.default_rng(seed)
+    # trim espeak's own silence a little differently each time, then pad
+    x = np.concatenate([np.zeros(int(rate * pad_lead_ms / 1000)), x,
+                        np.zeros(int(rate * pad_trail_ms / 1000))])
+    if phone:  # telephone band: 300-3400 Hz, by an FFT mask with soft edges
+        spec = np.fft.rfft(x)
+        f = np.fft.rfftfreq(len(x), 1.0 / rate)
+        mask = np.clip((f - 200.0) / 200.0, 0, 1) * np.clip((3600.0 - f) / 400.0, 0, 1)
+        x = np.fft.irfft(spec * mask, len(x))
+    speech = x[np.abs(x) > 1e-4]
+    power = float(np.mean(speech ** 2)) if speech.size else 1e-6
+    noise = rng.standard_normal(len(x))
+    # coloured a little: white mixed with its running sum (more low-frequency energy)
+    brown = np.cumsum(rng.standard_normal(len(x)))
+    brown -= np.convolve(brown, np.ones(64) / 64, mode="same")
+    noise = noise + 0.5 * brown / (np.std(brown) + 1e-9)
+    noise *= np.sqrt(power / 10 ** (snr_db / 10) / np.mean(noise ** 2))
+    x = (x + noise) * 10 ** (gain_db / 20)
+    if mulaw:  # 8-bit mu-law companding, as telephone recordings are stored
+        mu = 255.0
+        y = np.sign(x) * np.log1p(mu * np.minimum(np.abs(x), 1.0)) / np.log1p(mu)
+        y = np.round(y * 127.0) / 127.0
+        x = np.sign(y) * ((1 + mu) ** np.abs(y) - 1) / mu
+    return np.clip(x, -1.0, 1.0)
+
+
+def augment(args):
+    rows = [line.rstrip("\n").split("\t") for line in open(os.path.join(args.out, "plan.tsv"))]
+    tsv = {}
+    for row in rows:
+        split, uid, voice, text = row[0], row[1], row[2], row[7]
+        gain, snr, lead, trail, phone, mulaw, seed = row[8:15]
+        os.makedirs(os.path.join(args.out, split), exist_ok=True)
+        rate, x = read_wav16(os.path.join(args.out, "raw", split, uid + ".wav"))
+        y = augment_one(x, rate, float(gain), float(snr), int(lead), int(trail), int(phone),
+                        int(mulaw), int(seed))
+        write_wav16(os.path.join(args.out, split, uid + ".wav"), rate, y)
+        tsv.setdefault(split, []).append(f"{split}/{uid}.wav\t{text}\t{voice}")
+    for split, lines in tsv.items():
+        with open(os.path.join(args.out, split + ".tsv"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("step", choices=["plan", "augment"])
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--train", type=int, default=4000)
+    p.add_argument("--valid", type=int, default=400)
+    p.add_argument("--test", type=int, default=800)
+    args = p.parse_args()
+    plan(args) if args.step == "plan" else augment(args)
+
+
+if __name__ == "__main__":
+    main()
