@@ -11,7 +11,7 @@ packages=(
   libopenblas-dev libblis-dev          # BLAS through CBLAS (RNN_BLAS chooses)
   libcli11-dev nlohmann-json3-dev      # command line, JSON
   libfftw3-dev                         # FFT for speech features (fftw3f)
-  espeak-ng                            # tools/make_digits_corpus.sh (speech data)
+  espeak-ng python3-numpy              # tools/make_digits_corpus.sh (speech data)
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                              # tools/safetensors_io.py (tests call no Python)
 )
