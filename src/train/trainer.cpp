@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rnn/core/error.h"
+#include "rnn/diagnostics/spectral.h"
 #include "rnn/io/atomic_file.h"
 #include "rnn/plot/line_plot.h"
 #include "rnn/train/clipping.h"
@@ -242,6 +243,46 @@ struct Trainer::Impl {
     write_file_atomic(path("metrics.jsonl"), kept);
   }
 
+  // Diagnostics rows past the checkpoint's step are dropped on resume, as metrics rows.
+  void trim_diagnostics() {
+    std::ifstream in(path("diagnostics.jsonl"));
+    std::string kept, line;
+    while (std::getline(in, line)) {
+      nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
+      if (row.is_discarded() || !row.contains("step")) continue;
+      if (row["step"].get<int64_t>() > step) continue;
+      kept += line + "\n";
+    }
+    write_file_atomic(path("diagnostics.jsonl"), kept);
+  }
+
+  // One diagnostics row (TrainerOptions::diagnostics_every): gradient norms, spectra of the
+  // recurrent matrices (the weights this step's gradient was computed at) and the gradient
+  // flow the task recorded.
+  void write_diagnostics(int64_t at_step, double loss, double norm_before, double norm_after) {
+    const auto t0 = Clock::now();
+    auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
+    nlohmann::json row = {{"step", at_step},
+                          {"loss", num(loss)},
+                          {"grad_norm", num(norm_before)},
+                          {"grad_norm_clipped", num(norm_after)}};
+    nlohmann::json weights = nlohmann::json::array();
+    for (const auto& w : diagnostics::recurrent_stats<float>(task.parameters())) weights.push_back(w.to_json());
+    row["weights"] = weights;
+    nlohmann::json flow = nlohmann::json::array();
+    for (const auto& layer : task.gradient_flow()) {
+      nlohmann::json l = nlohmann::json::array();
+      for (double v : layer) l.push_back(num(v));
+      flow.push_back(l);
+    }
+    row["dh_norms"] = flow;
+    row["spectra_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::ofstream out(path("diagnostics.jsonl"), std::ios::app);
+    check(static_cast<bool>(out), "cannot append to '", path("diagnostics.jsonl"), "'");
+    out << row.dump() << "\n";
+    check(static_cast<bool>(out), "cannot append to '", path("diagnostics.jsonl"), "' (disk full?)");
+  }
+
   void record_curve(const nlohmann::json& row) {
     const double x = static_cast<double>(row["step"].get<int64_t>());
     if (row.contains("train_loss") && row["train_loss"].is_number()) {
@@ -338,6 +379,7 @@ TrainSummary Trainer::run() {
   check(o.eval_every >= 0 && o.checkpoint_every >= 0 && o.patience >= 0 && o.log_every >= 0,
         "trainer: eval_every, checkpoint_every, patience and log_every must be >= 0");
   check(o.clip_norm >= 0 && o.clip_value >= 0, "trainer: clipping thresholds must be >= 0");
+  check(o.diagnostics_every >= 0, "trainer: diagnostics_every must be >= 0, got ", o.diagnostics_every);
   std::error_code ec;
   std::filesystem::create_directories(o.run_dir, ec);
   check(!ec, "cannot create run folder '", o.run_dir, "': ", ec.message());
@@ -348,11 +390,13 @@ TrainSummary Trainer::run() {
     check(std::filesystem::exists(last), "nothing to resume: '", last, "' does not exist");
     m.load_checkpoint(last);
     m.trim_metrics();
+    if (o.diagnostics_every > 0) m.trim_diagnostics();
   } else {
     check(!std::filesystem::exists(last), "run folder '", o.run_dir,
           "' already holds a run (last.ckpt): pass --resume to continue it, or choose another "
           "folder");
     write_file_atomic(m.path("metrics.jsonl"), std::string_view());
+    if (o.diagnostics_every > 0) write_file_atomic(m.path("diagnostics.jsonl"), std::string_view());
   }
 
   m.style = o.progress;
@@ -375,12 +419,22 @@ TrainSummary Trainer::run() {
     if (o.max_seconds > 0 && elapsed >= o.max_seconds) break;
 
     params.zero_grad();
-    const StepResult r = m.task.train_step(m.rng);
     const int64_t this_step = m.step + 1;
+    const bool diagnose = o.diagnostics_every > 0 && (this_step == 1 || this_step % o.diagnostics_every == 0);
+    if (diagnose) m.task.record_gradient_flow(true);
+    const StepResult r = m.task.train_step(m.rng);
+    if (diagnose) m.task.record_gradient_flow(false);
     bool finite = std::isfinite(r.loss);
     for (float g : params.grads()) {
       if (!finite) break;
       finite = std::isfinite(g);
+    }
+    double diag_norm_before = std::numeric_limits<double>::quiet_NaN();
+    if (diagnose) {
+      double s = 0.0;
+      for (float g : params.grads()) s += static_cast<double>(g) * static_cast<double>(g);
+      diag_norm_before = std::sqrt(s);
+      if (!finite) m.write_diagnostics(this_step, r.loss, diag_norm_before, diag_norm_before);
     }
     if (!finite) {
       if (o.non_finite == NonFinitePolicy::Stop) {
@@ -397,6 +451,11 @@ TrainSummary Trainer::run() {
     double grad_norm = std::numeric_limits<double>::quiet_NaN();
     if (o.clip_norm > 0) grad_norm = clip_grad_norm<float>(params.grads(), o.clip_norm);
     if (o.clip_value > 0) clip_grad_value<float>(params.grads(), o.clip_value);
+    if (diagnose) {
+      double s = 0.0;
+      for (float g : params.grads()) s += static_cast<double>(g) * static_cast<double>(g);
+      m.write_diagnostics(this_step, r.loss, diag_norm_before, std::sqrt(s));
+    }
     m.optimizer->step(params.values(), params.grads());
     m.step = this_step;
     if (m.schedule) m.schedule->step(*m.optimizer);

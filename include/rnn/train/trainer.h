@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,15 @@ class TrainTask {
   // to a different model or vocabulary.
   virtual void save_state(Checkpoint& checkpoint) const = 0;
   virtual void load_state(const Checkpoint& checkpoint) = 0;
+
+  // Gradient-flow diagnostics (TrainerOptions::diagnostics_every), optional. The trainer
+  // calls record_gradient_flow(true) before the train_step of a diagnosed step and
+  // record_gradient_flow(false) after it; a task that supports it then returns from
+  // gradient_flow() the norms ||dL/dh_t|| of that step, [layer][t] for t = 0..T-1 (see
+  // rnn/diagnostics/gradient_flow.h). Recording must not change the step's gradients or
+  // its use of the random generator. Tasks without recurrent layers keep the defaults.
+  virtual void record_gradient_flow(bool on) { (void)on; }
+  virtual std::vector<std::vector<double>> gradient_flow() const { return {}; }
 };
 
 enum class ProgressStyle { Auto, Bar, Lines, Off };
@@ -81,6 +91,12 @@ struct TrainerOptions {
   int64_t log_every = 0;            // progress line / metrics row every N steps; 0 = about 100 per run
   NonFinitePolicy non_finite = NonFinitePolicy::Stop;
   std::string unit_name = "tok";    // shown in the progress display ("tok/s")
+  // Gradient diagnostics on step 1 and every N steps (0 = off, nothing is computed): one row
+  // per diagnosed step in run_dir/diagnostics.jsonl with the total gradient norm before and
+  // after clipping, the spectral radius and largest singular value of every parameter whose
+  // name contains "weight_hh" (per gate block and the maximum), and the task's gradient flow
+  // ||dL/dh_t|| per layer (TrainTask::gradient_flow). Training itself is unchanged.
+  int64_t diagnostics_every = 0;
 };
 
 struct TrainSummary {
