@@ -31,7 +31,7 @@ LmTask::LmTask(LanguageModel<float>& model, const text::Vocabulary& vocab, const
   check(vocab.size() == model.config().vocab_size, "language model task: the vocabulary has ",
         vocab.size(), " tokens, the model ", model.config().vocab_size);
   check(model.config().num_categories == 0,
-        "language model task: conditional models are trained with CategoryLmTask");
+        "language model task: LmTask trains unconditional models (num_categories 0); a conditional model needs per-document categories");
   check(options.valid_batch >= 0 && options.valid_max_tokens >= 0,
         "language model task: validation batch and max tokens must be >= 0");
   check(valid.ids.size() >= 2, "language model task: the validation part has ",
