@@ -9,6 +9,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <set>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -309,6 +310,76 @@ std::string num_label(double v) {
   return s.str();
 }
 
+// The sweep's pictures from its runs (each run's diagnostics.jsonl): success against T, the
+// gradient flow at step 1 and at the end of training for the largest T, and the gradient norm
+// over training; writes sweep.json and returns it.
+nlohmann::json draw_sweep(const std::string& out_dir, const nlohmann::json& runs) {
+  std::set<double> radii, clips;
+  int64_t T_flow = 0;
+  std::string task;
+  for (const auto& r : runs) {
+    radii.insert(r["model"]["radius"].get<double>());
+    clips.insert(r["clip"].get<double>());
+    T_flow = std::max(T_flow, r["task"]["length"].get<int64_t>());
+    task = r["task"]["task"].get<std::string>();
+  }
+  auto key_of = [&](const nlohmann::json& r) {
+    std::string key = r["model"]["cell"].get<std::string>();
+    const double radius = r["model"]["radius"].get<double>(), clip = r["clip"].get<double>();
+    if (radii.size() > 1 || radius > 0) key += " r=" + num_label(radius);
+    if (clips.size() > 1) key += clip > 0 ? " clip " + num_label(clip) : " no clip";
+    return key;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, plot::Series> success;
+  std::vector<plot::Series> flow_first, flow_last, norms;
+  for (const auto& r : runs) {
+    const std::string key = key_of(r);
+    if (!success.count(key)) {
+      order.push_back(key);
+      success.emplace(key, plot::Series{key, {}, {}});
+    }
+    const double rel = number(r["test_loss"]) / r["baseline"].get<double>();
+    success[key].x.push_back(static_cast<double>(r["task"]["length"].get<int64_t>()));
+    success[key].y.push_back(std::isfinite(rel) ? rel : 1e3);
+    if (r["task"]["length"].get<int64_t>() != T_flow) continue;
+    const auto rows = read_diagnostics(r["run_dir"].get<std::string>());
+    if (rows.empty()) continue;
+    flow_first.push_back(flow_series(rows.front(), key, true));
+    flow_last.push_back(flow_series(rows.back(), key + " (step " + rows.back()["step"].dump() + ")", true));
+    norms.push_back(norm_series(rows, key));
+  }
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  check(!ec, "cannot create '", out_dir, "': ", ec.message());
+  plot::LinePlotOptions po;
+  po.log_y = true;
+  std::vector<plot::Series> succ;
+  for (const auto& k : order) succ.push_back(success[k]);
+  auto path = [&](const char* name) { return (fs::path(out_dir) / name).string(); };
+  po.title = task + ": final test loss / trivial baseline against T";
+  po.x_label = "T";
+  po.y_label = "test loss / baseline";
+  write_file_atomic(path("success_vs_T.svg"), plot::line_plot_svg(succ, po));
+  po.x_label = "steps back from the loss (T-1-t)";
+  po.y_label = "||dL/dh_t|| / ||dL/dh_T-1||";
+  po.title = "Gradient reaching each step at step 1 (initialisation), T = " + std::to_string(T_flow);
+  write_file_atomic(path("gradient_flow_step1.svg"), plot::line_plot_svg(flow_first, po));
+  po.title = "Gradient reaching each step at the end of training, T = " + std::to_string(T_flow);
+  write_file_atomic(path("gradient_flow.svg"), plot::line_plot_svg(flow_last, po));
+  po.title = "Total gradient norm (before clipping) over training, T = " + std::to_string(T_flow);
+  po.x_label = "step";
+  po.y_label = "||grad||";
+  write_file_atomic(path("grad_norm.svg"), plot::line_plot_svg(norms, po));
+  nlohmann::json result = {{"runs", runs},
+                           {"pictures", {{"success", path("success_vs_T.svg")},
+                                         {"gradient_flow", path("gradient_flow.svg")},
+                                         {"gradient_flow_step1", path("gradient_flow_step1.svg")},
+                                         {"grad_norm", path("grad_norm.svg")}}}};
+  write_file_atomic(path("sweep.json"), result.dump(2) + "\n");
+  return result;
+}
+
 void lab_sweep(const SweepOptions& so) {
   const std::vector<std::string> cells = split_csv(so.cells);
   if (cells.empty()) throw UsageError("--cells: give at least one cell");
@@ -333,16 +404,9 @@ void lab_sweep(const SweepOptions& so) {
     if (c < 0.0) throw UsageError("--clips: values must be >= 0 (0 = off)");
 
   nlohmann::json runs = nlohmann::json::array();
-  std::map<std::string, plot::Series> success;  // per cell/radius/clip: loss/baseline against T
-  std::vector<plot::Series> flow, norms;
-  const int64_t T_flow = lengths.back();
   for (const auto& cell : cells) {
     for (double radius : radii) {
       for (double clip : clips) {
-        std::string key = cell;
-        if (radii.size() > 1) key += " r=" + num_label(radius);
-        if (clips.size() > 1) key += clip > 0 ? " clip " + num_label(clip) : " no clip";
-        success.emplace(key, plot::Series{key, {}, {}});
         for (int64_t T : lengths) {
           LabOptions o = so.base;
           o.cell = cell;
@@ -359,43 +423,11 @@ void lab_sweep(const SweepOptions& so) {
                     << (r.json["diverged"].get<bool>() ? " diverged" : "") << "\n";
           r.json["name"] = name;
           runs.push_back(r.json);
-          const double rel = number(r.json["test_loss"]) / r.json["baseline"].get<double>();
-          success[key].x.push_back(static_cast<double>(T));
-          success[key].y.push_back(std::isfinite(rel) ? rel : 1e3);
-          if (T == T_flow && !r.diagnostics.empty()) {
-            flow.push_back(flow_series(r.diagnostics.front(), key, true));
-            norms.push_back(norm_series(r.diagnostics, key));
-          }
         }
       }
     }
   }
-  std::error_code ec;
-  fs::create_directories(so.out_dir, ec);
-  check(!ec, "cannot create '", so.out_dir, "': ", ec.message());
-  plot::LinePlotOptions po;
-  po.log_y = true;
-  std::vector<plot::Series> succ;
-  for (auto& [k, s] : success) succ.push_back(s);
-  po.title = so.base.task + ": final test loss / trivial baseline against T";
-  po.x_label = "T";
-  po.y_label = "test loss / baseline";
-  const std::string success_svg = (fs::path(so.out_dir) / "success_vs_T.svg").string();
-  write_file_atomic(success_svg, plot::line_plot_svg(succ, po));
-  po.title = "||dL/dh_t|| / ||dL/dh_T-1|| at step 1, T = " + std::to_string(T_flow);
-  po.x_label = "steps back from the loss";
-  po.y_label = "relative gradient norm";
-  const std::string flow_svg = (fs::path(so.out_dir) / "gradient_flow.svg").string();
-  write_file_atomic(flow_svg, plot::line_plot_svg(flow, po));
-  po.title = "Total gradient norm (before clipping) over training, T = " + std::to_string(T_flow);
-  po.x_label = "step";
-  po.y_label = "||grad||";
-  const std::string norms_svg = (fs::path(so.out_dir) / "grad_norm.svg").string();
-  write_file_atomic(norms_svg, plot::line_plot_svg(norms, po));
-  nlohmann::json result = {{"runs", runs},
-                           {"pictures", {{"success", success_svg}, {"gradient_flow", flow_svg},
-                                         {"grad_norm", norms_svg}}}};
-  write_file_atomic((fs::path(so.out_dir) / "sweep.json").string(), result.dump(2) + "\n");
+  const nlohmann::json result = draw_sweep(so.out_dir, runs);
   if (so.base.json) {
     std::cout << result.dump() << std::endl;
     return;
@@ -413,7 +445,9 @@ void lab_sweep(const SweepOptions& so) {
               << (r.contains("initial_dh_ratio_per_step") ? fmt(r["initial_dh_ratio_per_step"]) : "-")
               << "\n";
   }
-  std::cout << "pictures: " << success_svg << ", " << flow_svg << ", " << norms_svg << "\n";
+  std::cout << "pictures:";
+  for (const auto& [k, v] : result["pictures"].items()) std::cout << " " << v.get<std::string>();
+  std::cout << "\n";
 }
 
 void add_model_options(CLI::App* c, LabOptions& o) {
@@ -479,6 +513,20 @@ void add_lab_command(CLI::App& app) {
   sc->add_option("--clips", s->clips, "Comma-separated clipping norms (0 = off)")->capture_default_str();
   sc->add_option("--out", s->out_dir, "Folder for the runs and the pictures")->capture_default_str();
   sc->callback([s] { lab_sweep(*s); });
+
+  auto plot_dir = std::make_shared<std::string>();
+  CLI::App* pc = lab->add_subcommand("plot", "Redraw a finished sweep's pictures from --out/sweep.json "
+                                             "and the runs' diagnostics.jsonl");
+  pc->add_option("--out", *plot_dir, "The sweep's folder")->required();
+  pc->callback([plot_dir] {
+    std::ifstream in(fs::path(*plot_dir) / "sweep.json");
+    check(static_cast<bool>(in), "cannot read '", (fs::path(*plot_dir) / "sweep.json").string(), "'");
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    check(!j.is_discarded() && j.contains("runs"), (fs::path(*plot_dir) / "sweep.json").string(),
+          ": not a sweep result");
+    const nlohmann::json r = draw_sweep(*plot_dir, j["runs"]);
+    for (const auto& [k, v] : r["pictures"].items()) std::cout << v.get<std::string>() << "\n";
+  });
 }
 
 static const CommandRegistrar registrar("lab", add_lab_command);
