@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include <xmmintrin.h>
 
@@ -45,11 +46,14 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
   p.units = G == 1 ? 32 : 8;
   p.vecs = G * p.units / 8;
   p.blocks = (hidden + p.units - 1) / p.units;
+  p.group_blocks = 0;
   const int64_t K = kx + kh, V = p.vecs, U = p.units, VW = V * 8;
   p.w.resize(static_cast<size_t>(p.blocks * K * VW));
   p.bias.resize(static_cast<size_t>(p.blocks * VW));
   p.bias_xn.resize(static_cast<size_t>(p.blocks * 8));
   const int64_t per_gate = U / 8;
+  // Source row of every column of a block (-1: padding past H); rows are read in k order.
+  std::vector<int64_t> rows(static_cast<size_t>(VW));
   for (int64_t jb = 0; jb < p.blocks; ++jb) {
     float* panel = p.w.data() + jb * K * VW;
     for (int64_t col = 0; col < VW; ++col) {
@@ -58,8 +62,7 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
       const int64_t unit = jb * U + (v % per_gate) * 8 + lane;
       const bool valid = unit < hidden;
       const int64_t row = gate * hidden + unit;
-      for (int64_t k = 0; k < kx; ++k) panel[k * VW + col] = valid ? w_x[row * kx + k] : 0.0f;
-      for (int64_t k = 0; k < kh; ++k) panel[(kx + k) * VW + col] = valid ? w_h[row * kh + k] : 0.0f;
+      rows[static_cast<size_t>(col)] = valid ? row : -1;
       // Biases: GRU keeps b_hn apart (it is multiplied by r) and b_in apart from it.
       const bool gru_n = cell == Cell::GRU && gate == 2;
       float bias = valid && b_h ? b_h[row] : 0.0f;
@@ -67,20 +70,70 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
       p.bias.data()[jb * VW + col] = bias;
       if (gru_n) p.bias_xn.data()[jb * 8 + lane] = valid && b_x && kx > 0 ? b_x[row] : 0.0f;
     }
+    for (int64_t k = 0; k < K; ++k) {
+      float* dst = panel + k * VW;
+      for (int64_t col = 0; col < VW; ++col) {
+        const int64_t row = rows[static_cast<size_t>(col)];
+        dst[col] = row < 0 ? 0.0f : k < kx ? w_x[row * kx + k] : w_h[row * kh + (k - kx)];
+      }
+    }
   }
 }
 
-void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b) {
+void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t width) {
+  const int64_t W = width;
   p.k = k;
   p.n = n;
-  p.blocks = (n + 31) / 32;
-  p.w.resize(static_cast<size_t>(p.blocks * k * 32));
+  p.width = W;
+  p.blocks = (n + W - 1) / W;
+  p.w.resize(static_cast<size_t>(p.blocks * k * W));
   for (int64_t nb = 0; nb < p.blocks; ++nb) {
-    float* panel = p.w.data() + nb * k * 32;
-    const int64_t c0 = nb * 32, width = std::min<int64_t>(32, n - c0);
+    float* panel = p.w.data() + nb * k * W;
+    const int64_t c0 = nb * W, cols = std::min<int64_t>(W, n - c0);
     for (int64_t kk = 0; kk < k; ++kk) {
-      std::memcpy(panel + kk * 32, b + kk * n + c0, static_cast<size_t>(width) * sizeof(float));
-      if (width < 32) std::memset(panel + kk * 32 + width, 0, static_cast<size_t>(32 - width) * sizeof(float));
+      std::memcpy(panel + kk * W, b + kk * n + c0, static_cast<size_t>(cols) * sizeof(float));
+      if (cols < W) std::memset(panel + kk * W + cols, 0, static_cast<size_t>(W - cols) * sizeof(float));
+    }
+  }
+}
+
+void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kh, const float* w_h,
+                      const float* b_h) {
+  const int64_t G = cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
+  p.cell = cell;
+  p.hidden = hidden;
+  p.kx = 0;
+  p.kh = kh;
+  p.units = G == 1 ? 32 : 8;
+  p.vecs = G * p.units / 8;
+  p.blocks = (hidden + p.units - 1) / p.units;
+  p.group_blocks = G == 1 ? 1 : 2;
+  const int64_t K = kh, VW = p.vecs * 8, U = p.units, per_gate = U / 8;
+  const int64_t groups = gate_groups(p), GC = group_cols(p);
+  p.w.resize(static_cast<size_t>(groups * K * GC));
+  p.bias.resize(static_cast<size_t>(groups * p.group_blocks * VW));
+  p.bias_xn.resize(static_cast<size_t>(groups * p.group_blocks * 8));
+  std::memset(p.bias_xn.data(), 0, p.bias_xn.size() * sizeof(float));
+  std::vector<int64_t> rows(static_cast<size_t>(GC));
+  for (int64_t ug = 0; ug < groups; ++ug) {
+    float* group = p.w.data() + ug * K * GC;
+    for (int64_t gc = 0; gc < GC; ++gc) {
+      const int64_t jb = ug * p.group_blocks + gc / VW, col = gc % VW;
+      const int64_t v = col / 8, gate = v / per_gate;
+      const int64_t unit = jb * U + (v % per_gate) * 8 + col % 8;
+      const bool valid = jb < p.blocks && unit < hidden;
+      const int64_t row = gate * hidden + unit;
+      rows[static_cast<size_t>(gc)] = valid ? row : -1;
+      if (jb < p.blocks) p.bias.data()[jb * VW + col] = valid && b_h ? b_h[row] : 0.0f;
+    }
+    for (int64_t q = 0; q < GC / 16; ++q) {
+      float* panel = group + q * K * 16;
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t c = 0; c < 16; ++c) {
+          const int64_t row = rows[static_cast<size_t>(q * 16 + c)];
+          panel[k * 16 + c] = row < 0 ? 0.0f : w_h[row * kh + k];
+        }
+      }
     }
   }
 }

@@ -299,7 +299,106 @@ inline void gemm_tile(const PackedMatrix& p, const float* a, int64_t lda, float*
   }
 }
 
+// ---- 6 x 16 tiles (many rows) -------------------------------------------------------------
+// c[r][0..15] = sum_k a[r*lda + k] * panel[k*16 .. k*16+15] for R rows: 12 accumulators, two
+// panel vectors and one broadcast per k (the BLIS-style AVX2 shape, FMA-bound from L1/L2).
+template <int R>
+inline void tile16(const float* a, int64_t lda, const float* panel, int64_t K, float* c,
+                   int64_t ldc) {
+  __m256 c0[R], c1[R];
+  #pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    c0[r] = _mm256_setzero_ps();
+    c1[r] = _mm256_setzero_ps();
+  }
+  const float* w = panel;
+  #pragma GCC unroll 4
+  for (int64_t k = 0; k < K; ++k) {
+    const __m256 w0 = _mm256_load_ps(w + k * 16), w1 = _mm256_load_ps(w + k * 16 + 8);
+    #pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
+      c0[r] = _mm256_fmadd_ps(ar, w0, c0[r]);
+      c1[r] = _mm256_fmadd_ps(ar, w1, c1[r]);
+    }
+  }
+  #pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(c + r * ldc, c0[r]);
+    _mm256_storeu_ps(c + r * ldc + 8, c1[r]);
+  }
+}
+
+// Asks for the cache lines of p[0, n) to be brought to L2.
+inline void prefetch_span(const float* p, int64_t n) {
+  for (int64_t x = 0; x < n; x += 16) _mm_prefetch(reinterpret_cast<const char*>(p + x), _MM_HINT_T1);
+  _mm_prefetch(reinterpret_cast<const char*>(p + n - 1), _MM_HINT_T1);
+}
+
+// Rows [0, m) of one 16-column panel in tiles of 6 (the last tile 1..5 rows).
+inline void panel16(const float* a, int64_t lda, const float* panel, int64_t K, float* c,
+                    int64_t ldc, int64_t m) {
+  int64_t b = 0;
+  for (; b + 6 <= m; b += 6) tile16<6>(a + b * lda, lda, panel, K, c + b * ldc, ldc);
+  switch (m - b) {
+    case 5: tile16<5>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
+    case 4: tile16<4>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
+    case 3: tile16<3>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
+    case 2: tile16<2>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
+    case 1: tile16<1>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
+    default: break;
+  }
+}
+
 }  // namespace
+
+void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, int64_t group_end,
+                float* scratch) {
+  const int64_t K = p.k(), GC = group_cols(p), VW = p.vecs * 8, H = p.hidden;
+  const int64_t G = p.cell == Cell::LSTM ? 4 : p.cell == Cell::GRU ? 3 : 1;
+  const int64_t group_units = p.group_blocks * p.units;
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t ug = group_begin; ug < group_end; ++ug) {
+    const float* group = p.w.data() + ug * K * GC;
+    // The epilogue reads gi and writes y at rows B apart: left to demand misses these
+    // stall it (hundreds of streams, no hardware prefetch). The first panel's sweep asks for
+    // the lines of its rows, and the other panels' time hides the latency.
+    const int64_t j0 = ug * group_units;
+    const int64_t nu = imin(group_units, H - j0);
+    for (int64_t b = 0; b < s.rows; b += 6) {
+      const int64_t rows = imin(6, s.rows - b);
+      for (int64_t r = b; r < b + rows; ++r) {
+        if (s.gi) {
+          for (int64_t g = 0; g < G; ++g) prefetch_span(s.gi + r * s.ldgi + g * H + j0, nu);
+        }
+        if (s.y) prefetch_span(s.y + r * s.ldy + j0, nu);
+        if (s.gates) {
+          for (int64_t g = 0; g < G; ++g) prefetch_span(s.gates + r * G * H + g * H + j0, nu);
+        }
+      }
+      panel16(s.a + b * s.lda, s.lda, group, K, scratch + b * GC, GC, rows);
+    }
+    for (int64_t q = 1; q < GC / 16; ++q) {
+      panel16(s.a, s.lda, group + q * K * 16, K, scratch + q * 16, GC, s.rows);
+    }
+    for (int64_t b = 0; b < s.rows; ++b) {
+      const float* row = scratch + b * GC;
+      for (int64_t l = 0; l < p.group_blocks; ++l) {
+        const int64_t jb = ug * p.group_blocks + l;
+        if (jb >= p.blocks) break;
+        __m256 acc[4];
+        for (int v = 0; v < p.vecs; ++v) acc[v] = _mm256_loadu_ps(row + l * VW + v * 8);
+        if (p.cell == Cell::LSTM) {
+          lstm_epilogue(p, s, b, jb, acc);
+        } else if (p.cell == Cell::GRU) {
+          gru_epilogue(p, s, b, jb, acc, zero);
+        } else {
+          rnn_epilogue(p, s, b, jb, acc);
+        }
+      }
+    }
+  }
+}
 
 void fused_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, int64_t block_end) {
   if (p.vecs == 3) {
@@ -338,6 +437,25 @@ void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64
 
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
                  int64_t ldc, int64_t block_begin, int64_t block_end) {
+  if (p.width == 16) {
+    alignas(32) float tail[6 * 16];
+    for (int64_t nb = block_begin; nb < block_end; ++nb) {
+      const float* panel = p.w.data() + nb * p.k * 16;
+      const int64_t j = nb * 16, n = imin(16, p.n - j);
+      if (n == 16) {
+        panel16(a, lda, panel, p.k, c + j, ldc, m);
+        continue;
+      }
+      for (int64_t b = 0; b < m; b += 6) {
+        const int64_t rows = imin(6, m - b);
+        panel16(a + b * lda, lda, panel, p.k, tail, 16, rows);
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t x = 0; x < n; ++x) c[(b + r) * ldc + j + x] = tail[r * 16 + x];
+        }
+      }
+    }
+    return;
+  }
   for (int64_t nb = block_begin; nb < block_end; ++nb) {
     int64_t b = 0;
     for (; b + 3 <= m; b += 3) gemm_tile<3>(p, a, lda, c, ldc, b, nb);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <type_traits>
 
 #include "recurrent_cell.h"
@@ -31,8 +32,78 @@ struct RecurrentCache {
   std::vector<DirectionCache<T>> dirs;  // [L * D]
 };
 
+namespace {
+
+// Recycles the large activation buffers of training caches between calls. A training step
+// allocates and frees tens of MiB of activations; fresh from the system they cost a page
+// fault and a zero-fill per 4 KiB on every call (~15% of an LSTM training step at B = 64).
+// A buffer taken from here keeps the stale values of its last use: the forward loops write
+// every element of the buffers they take before anything reads them.
+template <class T>
+class ActivationPool {
+ public:
+  std::vector<T> take(size_t n) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      size_t best = free_.size();
+      for (size_t i = 0; i < free_.size(); ++i) {
+        const size_t cap = free_[i].capacity();
+        if (cap >= n && cap <= 2 * n + 1024 && (best == free_.size() || cap < free_[best].capacity())) best = i;
+      }
+      if (best < free_.size()) {
+        std::vector<T> v = std::move(free_[best]);
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
+        bytes_ -= v.capacity() * sizeof(T);
+        v.resize(n);
+        return v;
+      }
+    }
+    return std::vector<T>(n);
+  }
+  void give(std::vector<T>&& v) {
+    const size_t b = v.capacity() * sizeof(T);
+    if (b < (size_t{1} << 20)) return;  // small ones are cheap to allocate
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (!free_.empty() && (free_.size() >= kMaxBuffers || bytes_ + b > kMaxBytes)) {
+      bytes_ -= free_.front().capacity() * sizeof(T);
+      free_.erase(free_.begin());
+    }
+    if (b > kMaxBytes) return;
+    bytes_ += b;
+    free_.push_back(std::move(v));
+  }
+
+ private:
+  static constexpr size_t kMaxBuffers = 24;
+  static constexpr size_t kMaxBytes = size_t{768} << 20;
+  std::mutex mutex_;
+  std::vector<std::vector<T>> free_;
+  size_t bytes_ = 0;
+};
+
+template <class T>
+ActivationPool<T>& activation_pool() {
+  static auto* pool = new ActivationPool<T>();  // never destroyed: caches may outlive statics
+  return *pool;
+}
+
+// A tensor for the cache whose every element the caller overwrites.
+template <class T>
+Tensor<T> pooled_tensor(const Shape& shape) {
+  return Tensor<T>(shape, activation_pool<T>().take(static_cast<size_t>(shape_numel(shape))));
+}
+
+}  // namespace
+
 template <class T>
 void RecurrentCacheDeleter<T>::operator()(RecurrentCache<T>* cache) const {
+  if (cache == nullptr) return;
+  for (auto& d : cache->dirs) {
+    for (Tensor<T>* t : {&d.states, &d.cells, &d.gates, &d.hn}) {
+      activation_pool<T>().give(std::move(t->values()));
+    }
+  }
+  for (Tensor<T>& t : cache->inputs) activation_pool<T>().give(std::move(t.values()));
   delete cache;
 }
 
@@ -57,10 +128,11 @@ Tensor<T> swap_first_two_axes(const Tensor<T>& x) {
   return out;
 }
 
-// Per-thread grow-only scratch buffers (slot 0: input projections, 1: their gradients).
+// Per-thread grow-only scratch buffers (slot 0: input projections, 1: their gradients,
+// 2 and 3: the two state / cell slots of the fast inference loop).
 template <class T>
 T* scratch(int slot, int64_t n) {
-  static thread_local std::vector<T> buffers[2];
+  static thread_local std::vector<T> buffers[4];
   std::vector<T>& b = buffers[slot];
   if (static_cast<int64_t>(b.size()) < n) {
     b.clear();
@@ -191,19 +263,26 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
   out.h_n = Tensor<T>({D * L, batch, Hout});
   if (lstm) out.c_n = Tensor<T>({D * L, batch, H});
 
-  Tensor<T> layer_input = c.batch_first ? swap_first_two_axes(input.x) : input.x;
+  // The input of the current layer: x itself (no copy) for layer 0 unless batch_first,
+  // then the previous layer's output, moved (and masked in place by dropout).
+  Tensor<T> owned_input = c.batch_first ? swap_first_two_axes(input.x) : Tensor<T>();
+  const Tensor<T>* layer_in = c.batch_first ? &owned_input : &input.x;
   Tensor<T> layer_output;
   const Tensor<T> zeros_h({batch, Hout});
   const Tensor<T> zeros_c({batch, H});
   for (int64_t layer = 0; layer < L; ++layer) {
     const int64_t in = c.layer_input_size(layer);
+    if (layer > 0) {
+      owned_input = std::move(layer_output);
+      layer_in = &owned_input;
+    }
     if (layer > 0 && use_dropout) {
       // Inverted dropout on the previous layer's output: keep with prob 1-p, scale 1/(1-p).
-      Tensor<T> mask(layer_input.shape());
+      Tensor<T> mask(owned_input.shape());
       const double keep = 1.0 - c.dropout;
       for (int64_t i = 0; i < mask.numel(); ++i) {
         mask[i] = keep > 0.0 && rng->bernoulli(keep) ? static_cast<T>(1.0 / keep) : T(0);
-        layer_input[i] *= mask[i];
+        owned_input[i] *= mask[i];
       }
       cache->masks.push_back(std::move(mask));
     } else {
@@ -220,28 +299,37 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
       // Input projections of all time steps in one product: gi = x W_ih^T + b_ih.
       // Reused between calls (grow-only, per thread): a fresh zero-filled buffer of this size
       // costs page faults and a memset on every call.
+      // The bias rows go in first and the product accumulates onto them (the same sums as
+      // adding b_ih afterwards, without a second pass over gi).
       T* gi = scratch<T>(0, steps * batch * G * H);
-      kernels::matmul_nt<T>(steps * batch, G * H, in, layer_input.data(), w.w_ih, gi, false);
       if (w.b_ih) {
-        for (int64_t r = 0; r < steps * batch; ++r) {
-          for (int64_t j = 0; j < G * H; ++j) gi[r * G * H + j] += w.b_ih[j];
-        }
+        for (int64_t r = 0; r < steps * batch; ++r) std::copy(w.b_ih, w.b_ih + G * H, gi + r * G * H);
       }
+      kernels::matmul_nt<T>(steps * batch, G * H, in, layer_in->data(), w.w_ih, gi, w.b_ih != nullptr);
 
       if constexpr (std::is_same_v<T, float>) {
         if (detail::fast_path_usable(c)) {
-          // Fused AVX2 loop: gates kept only when backward will need them.
-          dc.states = Tensor<T>({steps + 1, batch, Hout});
-          if (lstm) dc.cells = Tensor<T>({steps + 1, batch, H});
+          // Fused AVX2 loop: gates kept only when backward will need them; in inference the
+          // states live in two per-thread slots used in turn.
+          T* states = nullptr;
+          T* cells = nullptr;
           if (cache_out) {
-            dc.gates = Tensor<T>({steps, batch, G * H});
-            if (c.mode == CellMode::GRU) dc.hn = Tensor<T>({steps, batch, H});
+            dc.states = pooled_tensor<T>({steps + 1, batch, Hout});
+            if (lstm) dc.cells = pooled_tensor<T>({steps + 1, batch, H});
+            dc.gates = pooled_tensor<T>({steps, batch, G * H});
+            if (c.mode == CellMode::GRU) dc.hn = pooled_tensor<T>({steps, batch, H});
+            states = dc.states.data();
+            cells = lstm ? dc.cells.data() : nullptr;
+          } else {
+            states = scratch<T>(2, 2 * batch * Hout);
+            cells = lstm ? scratch<T>(3, 2 * batch * H) : nullptr;
           }
+          const int64_t last = cache_out ? steps : (steps & 1);
           const T* h0 = input.h0.empty() ? zeros_h.data() : input.h0.data() + slot * batch * Hout;
-          std::copy(h0, h0 + batch * Hout, dc.states.data());
+          std::copy(h0, h0 + batch * Hout, states);
           if (lstm) {
             const T* c0 = input.c0.empty() ? zeros_c.data() : input.c0.data() + slot * batch * H;
-            std::copy(c0, c0 + batch * H, dc.cells.data());
+            std::copy(c0, c0 + batch * H, cells);
           }
           detail::FastForwardArgs fa;
           fa.mode = c.mode;
@@ -253,19 +341,19 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
           fa.b_hh = w.b_hh;
           fa.gi = gi;
           fa.lengths = lengths.data();
-          fa.states = dc.states.data();
-          fa.cells = lstm ? dc.cells.data() : nullptr;
+          fa.states = states;
+          fa.cells = cells;
+          fa.state_slots = cache_out ? 0 : 2;
           fa.gates = dc.gates.empty() ? nullptr : dc.gates.data();
           fa.hn = dc.hn.empty() ? nullptr : dc.hn.data();
           fa.y = layer_output.data() + d * Hout;
           fa.ldy = D * Hout;
           detail::fast_forward_direction(fa);
-          std::copy(dc.states.data() + steps * batch * Hout,
-                    dc.states.data() + (steps + 1) * batch * Hout,
+          std::copy(states + last * batch * Hout, states + (last + 1) * batch * Hout,
                     out.h_n.data() + slot * batch * Hout);
           if (lstm) {
-            std::copy(dc.cells.data() + steps * batch * H,
-                      dc.cells.data() + (steps + 1) * batch * H, out.c_n.data() + slot * batch * H);
+            std::copy(cells + last * batch * H, cells + (last + 1) * batch * H,
+                      out.c_n.data() + slot * batch * H);
           }
           continue;
         }
@@ -315,8 +403,15 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
                   out.c_n.data() + slot * batch * H);
       }
     }
-    cache->inputs.push_back(std::move(layer_input));
-    layer_input = layer_output;
+    if (cache_out) {
+      if (layer_in == &input.x) {
+        Tensor<T> copy = pooled_tensor<T>(input.x.shape());
+        std::copy(input.x.data(), input.x.data() + input.x.numel(), copy.data());
+        cache->inputs.push_back(std::move(copy));
+      } else {
+        cache->inputs.push_back(std::move(owned_input));
+      }
+    }
   }
   out.y = c.batch_first ? swap_first_two_axes(layer_output) : std::move(layer_output);
   if (cache_out) *cache_out = std::move(cache);
@@ -342,7 +437,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
   } else {
     check_shape(grad.dy, y_shape, name + " dy");
     check_finite<T>(grad.dy.span(), name + " dy");
-    dy = c.batch_first ? swap_first_two_axes(grad.dy) : grad.dy;
+    if (c.batch_first) dy = swap_first_two_axes(grad.dy);
   }
   if (!grad.dh_n.empty()) {
     check_shape(grad.dh_n, {D * L, batch, Hout}, name + " dh_n");
@@ -367,7 +462,10 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
   Tensor<T> work_gh({batch, GH}), work_h({batch, H});
   std::vector<unsigned char> active(static_cast<size_t>(batch));
 
-  Tensor<T> d_layer_output = std::move(dy);  // [T, B, D*Hout] of the current layer
+  // [T, B, D*Hout] gradient of the current layer's output: the caller's dy itself (no copy)
+  // for the top layer unless it had to be transposed or made up.
+  Tensor<T> d_layer_output = std::move(dy);
+  const T* dlo = d_layer_output.empty() ? grad.dy.data() : d_layer_output.data();
   for (int64_t layer = L - 1; layer >= 0; --layer) {
     const int64_t in = c.layer_input_size(layer);
     const Tensor<T>& x = cache.inputs[static_cast<size_t>(layer)];
@@ -411,7 +509,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
           ba.cells = lstm ? dcache.cells.data() : nullptr;
           ba.gates = dcache.gates.data();
           ba.hn = dcache.hn.empty() ? nullptr : dcache.hn.data();
-          ba.dy = d_layer_output.data() + d * Hout;
+          ba.dy = dlo + d * Hout;
           ba.ldy = D * Hout;
           ba.dh = dh.data();
           ba.dc = lstm ? dcell.data() : nullptr;
@@ -428,7 +526,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
           const bool on = t < cache.lengths[static_cast<size_t>(b)];
           active[static_cast<size_t>(b)] = on ? 1 : 0;
           if (!on) continue;
-          const T* dyr = d_layer_output.data() + (t * batch + b) * D * Hout + d * Hout;
+          const T* dyr = dlo + (t * batch + b) * D * Hout + d * Hout;
           for (int64_t j = 0; j < Hout; ++j) dh[b * Hout + j] += dyr[j];
         }
         const CellStepCache<T> step_cache{
@@ -462,6 +560,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       for (int64_t i = 0; i < dx.numel(); ++i) dx[i] *= mask[i];
     }
     d_layer_output = std::move(dx);
+    dlo = d_layer_output.data();
   }
   result.dx = c.batch_first ? swap_first_two_axes(d_layer_output) : std::move(d_layer_output);
   return result;

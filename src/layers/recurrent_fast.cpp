@@ -1,7 +1,6 @@
 #include "recurrent_fast.h"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -58,79 +57,64 @@ int fast_threads(int64_t macs) {
   return std::max(1, omp_get_max_threads());
 }
 
-// From this batch on, the per-step product goes to the BLAS's sgemm (its tuned kernels win
-// once there are enough rows), split into two fixed column chunks of whole unit blocks: one
-// per thread at two threads, the same two calls in turn at one, so the result is the same.
-constexpr int64_t kBlasRows = 16;
-
-// Chunk c of 2 covers unit blocks [cb[c], cb[c+1]).
-std::vector<int64_t> chunk_blocks(int64_t blocks) {
-  const int64_t n = std::min<int64_t>(2, blocks);
-  std::vector<int64_t> cb(static_cast<size_t>(n + 1));
-  for (int64_t c = 0; c <= n; ++c) cb[static_cast<size_t>(c)] = (blocks * c + n - 1) / n;
-  return cb;
-}
+// From this batch on, the per-step product runs on 6 x 16 register tiles over W_hh packed
+// once per call in 16-column panels grouped by hidden unit (pack_gate_panels): every gate of a
+// group of units for all rows, then the fused epilogue while those pre-activations are in L1.
+// Below it, the 3 x 32 / 4 x 24 tiles of fused_step (batch 1: a streaming matrix-vector pass).
+// Either way each output is computed by the same instructions whatever the thread split.
+constexpr int64_t kPanelRows = 16;
 
 void fast_forward_direction(const FastForwardArgs& a) {
   const int64_t T = a.steps, B = a.batch, H = a.hidden;
   const int64_t G = gate_count(a.mode), GH = G * H;
-  const bool blas = B >= kBlasRows;
-  fast::PackedGates packed;  // with the BLAS product: biases only
-  fast::pack_gates(packed, to_cell(a.mode), H, 0, nullptr, nullptr, blas ? 0 : H,
-                   blas ? nullptr : a.w_hh, a.b_hh);
+  const bool panels = B >= kPanelRows;
+  // Packed weights: per-thread, grow-only (a fresh 16 MiB buffer per call costs page faults).
+  // (A reference: inside the parallel region the name of a thread_local would mean each
+  // worker's own copy.)
+  static thread_local fast::PackedGates packed_tls;
+  fast::PackedGates& packed = packed_tls;
+  if (panels) {
+    fast::pack_gate_panels(packed, to_cell(a.mode), H, H, a.w_hh, a.b_hh);
+  } else {
+    fast::pack_gates(packed, to_cell(a.mode), H, 0, nullptr, nullptr, H, a.w_hh, a.b_hh);
+  }
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
   const bool all_active = std::all_of(active.begin(), active.end(), [](unsigned char v) { return v != 0; });
   const int threads = fast_threads(B * GH * H);
-
-  // BLAS variant: W_hh rows regrouped chunk by chunk ([chunk][gate][unit]) so that one sgemm
-  // gives a chunk's every gate; pre [B, G*H] receives them in the same column order.
-  const std::vector<int64_t> cb = blas ? chunk_blocks(packed.blocks) : std::vector<int64_t>{};
-  const int64_t chunks = blas ? static_cast<int64_t>(cb.size()) - 1 : 0;
-  fast::AlignedBuffer wp(blas ? static_cast<size_t>(GH * H) : 0);
-  fast::AlignedBuffer pre(blas ? static_cast<size_t>(B * GH) : 0);
-  auto unit_of = [&](int64_t block) { return std::min(H, block * packed.units); };
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t u0 = unit_of(cb[static_cast<size_t>(c)]), u1 = unit_of(cb[static_cast<size_t>(c + 1)]);
-    for (int64_t g = 0; g < G; ++g) {
-      std::copy(a.w_hh + (g * H + u0) * H, a.w_hh + (g * H + u1) * H,
-                wp.data() + (G * u0 + g * (u1 - u0)) * H);
-    }
-  }
-  kernels::ScopedBlasThreads blas_threads(threads > 1 ? 1 : kernels::num_threads());
+  const int64_t units = panels ? fast::gate_groups(packed) : packed.blocks;
+  const int64_t scratch_per_thread = panels ? B * fast::group_cols(packed) + 16 : 0;
+  fast::AlignedBuffer scratch(static_cast<size_t>(scratch_per_thread * threads));
+  // states/cells: T+1 slots, or 2 used in turn (inference: only the last state is kept).
+  const bool pingpong = a.state_slots == 2;
+  auto slot = [&](int64_t s) { return pingpong ? (s & 1) : s; };
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     fast::ScopedFlushDenormals ftz;
-    const auto [jb0, jb1] = share(packed.blocks);
-    const auto [ch0, ch1] = share(chunks);
+    const auto [u0, u1] = share(units);
+    float* my_scratch = scratch.data() + scratch_per_thread * omp_get_thread_num();
     for (int64_t s = 0; s < T; ++s) {
       const int64_t t = a.reverse ? T - 1 - s : s;
       fast::StepArgs st;
       st.rows = B;
-      st.a = a.states + s * B * H;
+      st.a = a.states + slot(s) * B * H;
       st.lda = H;
       st.gi = a.gi + t * B * GH;
       st.ldgi = GH;
       st.h_prev = st.a;
       st.ldh = H;
-      st.c_prev = a.cells ? a.cells + s * B * H : nullptr;
+      st.c_prev = a.cells ? a.cells + slot(s) * B * H : nullptr;
       st.active = all_active ? nullptr : active.data() + s * B;
-      st.h_new = a.states + (s + 1) * B * H;
-      st.c_new = a.cells ? a.cells + (s + 1) * B * H : nullptr;
+      st.h_new = a.states + slot(s + 1) * B * H;
+      st.c_new = a.cells ? a.cells + slot(s + 1) * B * H : nullptr;
       st.y = a.y + t * B * a.ldy;
       st.ldy = a.ldy;
       st.gates = a.gates ? a.gates + s * B * GH : nullptr;
       st.hn = a.hn ? a.hn + s * B * H : nullptr;
-      if (blas) {
-        for (int64_t c = ch0; c < ch1; ++c) {
-          const int64_t b0 = cb[static_cast<size_t>(c)], b1 = cb[static_cast<size_t>(c + 1)];
-          const int64_t u0 = unit_of(b0), uc = unit_of(b1) - u0;
-          kernels::gemm<float>(kernels::Trans::No, kernels::Trans::Yes, B, G * uc, H, 1.0f, st.a, H,
-                               wp.data() + G * u0 * H, H, 0.0f, pre.data() + G * u0, GH);
-          fast::fused_epilogue(packed, pre.data() + G * u0, GH, uc, u0, st, b0, b1);
-        }
+      if (panels) {
+        fast::panel_step(packed, st, u0, u1, my_scratch);
       } else {
-        fast::fused_step(packed, st, jb0, jb1);
+        fast::fused_step(packed, st, u0, u1);
       }
 #pragma omp barrier
     }
@@ -142,20 +126,17 @@ void fast_backward_direction(const FastBackwardArgs& a) {
   const int64_t G = gate_count(a.mode), GH = G * H;
   const bool lstm = a.mode == CellMode::LSTM, gru = a.mode == CellMode::GRU;
   const fast::Cell cell = to_cell(a.mode);
-  // dh_prev = dgh W_hh: our packed kernel for few rows, the BLAS in two fixed column chunks
-  // (aligned to 8) from kBlasRows on.
-  const bool blas = B >= kBlasRows;
-  fast::PackedMatrix packed;
-  if (!blas) fast::pack_matrix(packed, GH, H, a.w_hh);
-  const int64_t col_mid = std::min(H, ((H / 2 + 7) / 8) * 8);
-  const int64_t col_bounds[3] = {0, col_mid, H};
-  const int64_t chunks = blas ? (col_mid < H ? 2 : 1) : 0;
+  // dh_prev = dgh W_hh over W_hh packed once: 6 x 16 tiles for many rows, 3 x 32 for few.
+  static thread_local fast::PackedMatrix packed_tls;
+  fast::PackedMatrix& packed = packed_tls;
+  fast::pack_matrix(packed, GH, H, a.w_hh, B >= kPanelRows ? 16 : 32);
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
 
   // dgh of every step by processing step s, for one dW_hh product after the loop. It is dgi
   // itself when the two coincide (forward direction, not GRU).
   const bool own_dgh = a.reverse || gru;
-  fast::AlignedBuffer dgh_buffer(own_dgh ? static_cast<size_t>(T * B * GH) : 0);
+  static thread_local fast::AlignedBuffer dgh_buffer;  // grow-only, like the packed weights
+  if (own_dgh) dgh_buffer.resize(static_cast<size_t>(T * B * GH));
   float* dgh_all = own_dgh ? dgh_buffer.data() : a.dgi;
   // [B, H] buffers: the running dh (two, swapped), the product, dc (two, swapped).
   fast::AlignedBuffer work(static_cast<size_t>(5 * B * H));
@@ -167,8 +148,6 @@ void fast_backward_direction(const FastBackwardArgs& a) {
   std::copy(a.dh, a.dh + B * H, dh_cur);
   if (lstm) std::copy(a.dc, a.dc + B * H, dc_cur);
   const int threads = fast_threads(B * GH * H);
-  std::optional<kernels::ScopedBlasThreads> blas_threads;
-  blas_threads.emplace(threads > 1 ? 1 : kernels::num_threads());
 
   // dh entering step s (as h_new's gradient, before dy): from step s+1's product.
   auto finish_row = [&](int64_t s_next, int64_t b, const float* product, const float* dh_next,
@@ -191,7 +170,6 @@ void fast_backward_direction(const FastBackwardArgs& a) {
     fast::ScopedFlushDenormals ftz;
     const auto [b0, b1] = share(B);
     const auto [nb0, nb1] = share(packed.blocks);
-    const auto [ch0, ch1] = share(chunks);
     float* cur = dh_cur;
     float* last = dh_last;
     float* dcc = dc_cur;
@@ -225,15 +203,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       fast::pointwise_backward(pw, b0, b1);
 #pragma omp barrier
       // Columns: prod = dgh W_hh.
-      if (blas) {
-        for (int64_t c = ch0; c < ch1; ++c) {
-          const int64_t c0 = col_bounds[c], c1 = col_bounds[c + 1];
-          kernels::gemm<float>(kernels::Trans::No, kernels::Trans::No, B, c1 - c0, GH, 1.0f,
-                               dgh_all + s * B * GH, GH, a.w_hh + c0, H, 0.0f, prod + c0, H);
-        }
-      } else {
-        fast::packed_gemm(packed, B, dgh_all + s * B * GH, GH, prod, H, nb0, nb1);
-      }
+      fast::packed_gemm(packed, B, dgh_all + s * B * GH, GH, prod, H, nb0, nb1);
 #pragma omp barrier
       std::swap(cur, last);
       std::swap(dcc, dcn);
@@ -244,8 +214,6 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       for (int64_t b = b0; b < b1; ++b) std::copy(dcc + b * H, dcc + (b + 1) * H, a.dc + b * H);
     }
   }
-
-  blas_threads.reset();  // the large products below use every BLAS thread again
 
   // dW_hh += sum_s dgh_s^T h_{s}: one product over all steps; b_hh gets the column sums.
   kernels::matmul_tn<float>(GH, H, T * B, dgh_all, a.states, a.g_w_hh, true);

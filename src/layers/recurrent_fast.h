@@ -25,6 +25,9 @@ struct FastForwardArgs {
   const int64_t* lengths = nullptr;  // [B]
   float* states = nullptr;  // [T+1, B, H] by processing step; [0] holds h0
   float* cells = nullptr;   // [T+1, B, H] LSTM; [0] holds c0
+  // 0: states/cells hold T+1 slots as above; 2: two slots used in turn (step s in s % 2:
+  // inference, where only the last state is kept; it ends in slot T % 2).
+  int64_t state_slots = 0;
   float* gates = nullptr;   // [T, B, G*H] or null (inference)
   float* hn = nullptr;      // [T, B, H] GRU or null
   float* y = nullptr;       // y[t, b, :] at y + (t*B + b)*ldy

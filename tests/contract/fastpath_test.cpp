@@ -125,7 +125,7 @@ const std::vector<Case> kCases = {
     {CellMode::LSTM, 64, 128, 9, 4, 1, true, true},
     {CellMode::GRU, 64, 150, 8, 4, 1, false, true},
     {CellMode::RNN_TANH, 64, 520, 4, 3, 1, false, false},
-    // From 16 rows on the per-step product goes to the BLAS in two column chunks.
+    // From 16 rows on the per-step product runs on 6 x 16 tiles over 16-column panels.
     {CellMode::LSTM, 7, 20, 17, 5, 2, true, true},
     {CellMode::GRU, 7, 13, 16, 5, 1, true, true},
     {CellMode::RNN_RELU, 7, 70, 16, 5, 1, false, true},

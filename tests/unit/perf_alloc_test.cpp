@@ -51,6 +51,7 @@ Counts count_for(CellMode mode, int64_t steps, int64_t batch, kernels::Backend b
     RecurrentCachePtr<float> cache;
     module.forward(in, Mode::Train, &rng, &cache);
     module.backward(*cache, up);
+    module.forward(in, Mode::Eval, nullptr, nullptr);
   }
   Counts n{};
   long before = g_allocations.load();

@@ -61,6 +61,9 @@ struct PackedGates {
   AlignedBuffer w;      // [blocks][K][V*8]
   AlignedBuffer bias;   // [blocks][V*8]: b_h (+ b_x except GRU's n gate)
   AlignedBuffer bias_xn;  // [blocks][8]: GRU's b_in when kx > 0, else zeros
+  // > 0 when packed by pack_gate_panels: w holds [groups][K][group_cols] in 16-column
+  // panels ([groups][group_cols/16][K][16]); a group is `group_blocks` blocks.
+  int64_t group_blocks = 0;
 
   int64_t k() const { return kx + kh; }
   int64_t panel_floats() const { return k() * vecs * 8; }
@@ -70,12 +73,23 @@ struct PackedGates {
 void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
                 const float* b_x, int64_t kh, const float* w_h, const float* b_h);
 
+// The batched layout (many rows): the same columns as pack_gates (kx = 0), grouped by
+// group_blocks() blocks (16 units for LSTM/GRU, 32 for RNN) and stored as panels of 16
+// columns, the shape of the 6 x 16 register tile of panel_step.
+void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kh, const float* w_h,
+                      const float* b_h);
+inline int64_t gate_groups(const PackedGates& p) {
+  return (p.blocks + p.group_blocks - 1) / p.group_blocks;
+}
+inline int64_t group_cols(const PackedGates& p) { return p.group_blocks * p.vecs * 8; }
+
 // Right-hand matrix B [K, N] (row-major) packed into panels of 32 columns: [N/32][K][32].
+// width 16: [N/16][K][16] for the 6 x 16 tile (many rows).
 struct PackedMatrix {
-  int64_t k = 0, n = 0, blocks = 0;
+  int64_t k = 0, n = 0, blocks = 0, width = 32;
   AlignedBuffer w;
 };
-void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b);
+void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t width = 32);
 
 // Arguments of one fused step for `rows` rows.
 struct StepArgs {
@@ -101,13 +115,20 @@ struct StepArgs {
 void fused_step(const PackedGates& p, const StepArgs& args, int64_t block_begin,
                 int64_t block_end);
 
+// fused_step for a PackedGates from pack_gate_panels: groups [group_begin, group_end) of one
+// step, every row; each group's pre-activations for all rows go through `scratch`
+// (rows * group_cols(p) floats, per thread) and then the same epilogue as fused_step.
+void panel_step(const PackedGates& p, const StepArgs& args, int64_t group_begin,
+                int64_t group_end, float* scratch);
+
 // The epilogue of fused_step alone, for pre-activations computed elsewhere (by BLAS):
 // gate g of unit j of row b at pre[b*ldpre + g*gate_stride + (j - unit0)], blocks
 // [block_begin, block_end) (units from unit0 on). `p` supplies the biases only.
 void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64_t gate_stride,
                     int64_t unit0, const StepArgs& args, int64_t block_begin, int64_t block_end);
 
-// C[M, cols of blocks] = A[M, K] * B for panels [block_begin, block_end) of a PackedMatrix.
+// C[M, cols of blocks] = A[M, K] * B for panels [block_begin, block_end) of a PackedMatrix
+// (either width).
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
                  int64_t ldc, int64_t block_begin, int64_t block_end);
 
