@@ -153,6 +153,7 @@ struct TrainOptions {
   std::string optimizer = "adam";
   uint64_t seed = 1;
   std::string run_dir = "runs/forecast";
+  std::string progress = "auto";
   bool resume = false, json = false;
 };
 
@@ -211,6 +212,10 @@ void train(const TrainOptions& o) {
   tr.run_dir = o.run_dir;
   tr.resume = o.resume;
   tr.unit_name = "win";
+  tr.progress = o.progress == "bar"     ? ProgressStyle::Bar
+                : o.progress == "lines" ? ProgressStyle::Lines
+                : o.progress == "off"   ? ProgressStyle::Off
+                                        : ProgressStyle::Auto;
   std::cerr << "rnn forecast train: " << data.series.rows() << " rows (train "
             << data.split.train_end << ", validation " << data.split.val_end - data.split.train_end
             << ", test " << data.split.rows - data.split.val_end << "), " << task.train_windows()
@@ -515,6 +520,9 @@ void add_forecast_command(CLI::App& app) {
   tc->add_option("--run-dir", t->run_dir, "Run folder (checkpoints, metrics.jsonl, curves.svg, "
                                           "model.safetensors)")
       ->capture_default_str();
+  tc->add_option("--progress", t->progress, "Progress display on stderr: auto, bar, lines, off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "bar", "lines", "off"}));
   tc->add_flag("--resume", t->resume, "Continue from the run folder's last checkpoint");
   tc->add_flag("--json", t->json, "Print one JSON object on stdout");
   tc->callback([t] { train(*t); });
