@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 #include <fstream>
 
 #include "rnn/core/error.h"
@@ -267,18 +268,40 @@ std::vector<float> resample(std::span<const float> samples, int64_t from_rate, i
                  static_cast<double>(from_rate)));
   std::vector<float> out(static_cast<size_t>(out_count));
   constexpr double pi = 3.14159265358979323846;
+  auto weight = [&](double u) {
+    if (std::abs(u) > half_width) return 0.0;
+    const double x = cutoff * u;
+    const double sinc = x == 0.0 ? 1.0 : std::sin(pi * x) / (pi * x);
+    return cutoff * sinc * (0.5 + 0.5 * std::cos(pi * u / half_width));
+  };
+  // Output n sits at t = n * M / L input samples (M = from/g, L = to/g, g = gcd): its
+  // fractional position takes only L values, so the weights are tabulated per phase.
+  const int64_t g = std::gcd(from_rate, to_rate), phases = to_rate / g, step = from_rate / g;
+  const auto reach = static_cast<int64_t>(std::ceil(half_width));
+  const int64_t taps = 2 * reach;
+  if (phases <= 4096) {
+    std::vector<double> table(static_cast<size_t>(phases * taps));
+    for (int64_t p = 0; p < phases; ++p)
+      for (int64_t j = 0; j < taps; ++j)  // tap j reads input base - reach + 1 + j
+        table[p * taps + j] = weight(static_cast<double>(reach - 1 - j) +
+                                     static_cast<double>(p) / static_cast<double>(phases));
+    for (int64_t n = 0; n < out_count; ++n) {
+      const int64_t base = n * step / phases, p = n * step % phases;
+      const double* w = &table[p * taps];
+      double acc = 0.0;
+      const int64_t first = base - reach + 1;
+      const int64_t j0 = std::max<int64_t>(0, -first), j1 = std::min<int64_t>(taps, in_count - first);
+      for (int64_t j = j0; j < j1; ++j) acc += static_cast<double>(samples[first + j]) * w[j];
+      out[n] = static_cast<float>(acc);
+    }
+    return out;
+  }
   for (int64_t n = 0; n < out_count; ++n) {
     const double t = static_cast<double>(n) * ratio;
     const auto first = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(t - half_width)));
     const auto last = std::min<int64_t>(in_count - 1, static_cast<int64_t>(std::floor(t + half_width)));
     double acc = 0.0;
-    for (int64_t k = first; k <= last; ++k) {
-      const double u = t - static_cast<double>(k);
-      const double x = cutoff * u;
-      const double sinc = x == 0.0 ? 1.0 : std::sin(pi * x) / (pi * x);
-      const double window = 0.5 + 0.5 * std::cos(pi * u / half_width);
-      acc += static_cast<double>(samples[k]) * cutoff * sinc * window;
-    }
+    for (int64_t k = first; k <= last; ++k) acc += static_cast<double>(samples[k]) * weight(t - static_cast<double>(k));
     out[n] = static_cast<float>(acc);
   }
   return out;
