@@ -142,6 +142,13 @@ T* scratch(int slot, int64_t n) {
   return b.data();
 }
 
+template <class T>
+double row_sum_squares(const T* v, int64_t n) {
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) sum += static_cast<double>(v[j]) * static_cast<double>(v[j]);
+  return sum;
+}
+
 // Processing step s of direction d runs time index t.
 inline int64_t time_index(int64_t s, int64_t steps, bool reverse) {
   return reverse ? steps - 1 - s : s;
@@ -451,6 +458,9 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
 
   RecurrentGradInput<T> result;
   result.dh0 = Tensor<T>({D * L, batch, Hout});
+  const bool record = grad.record_dh_norms;
+  if (record) result.dh_norms = Tensor<T>({L * D, steps});
+  std::vector<double> dh_sq(record ? static_cast<size_t>(steps * batch) : 0);  // [s, b]
   if (lstm) result.dc0 = Tensor<T>({D * L, batch, H});
 
   Tensor<T> dh({batch, Hout}), dh_prev({batch, Hout});
@@ -516,6 +526,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
           ba.dgi = dgi;
           ba.g_w_hh = g.w_hh;
           ba.g_b_hh = g.b_hh;
+          ba.dh_sq = record ? dh_sq.data() : nullptr;
           detail::fast_backward_direction(ba);
           done = true;
         }
@@ -528,6 +539,11 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
           if (!on) continue;
           const T* dyr = dlo + (t * batch + b) * D * Hout + d * Hout;
           for (int64_t j = 0; j < Hout; ++j) dh[b * Hout + j] += dyr[j];
+        }
+        if (record) {
+          for (int64_t b = 0; b < batch; ++b) {
+            dh_sq[static_cast<size_t>(s * batch + b)] = row_sum_squares(dh.data() + b * Hout, Hout);
+          }
         }
         const CellStepCache<T> step_cache{
             const_cast<T*>(dcache.gates.data()) + s * batch * GH,
@@ -542,6 +558,13 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
                               work_h.data());
         std::swap(dh, dh_prev);
         if (lstm) std::swap(dcell, dcell_prev);
+      }
+      if (record) {
+        for (int64_t s = 0; s < steps; ++s) {
+          double sum = 0.0;
+          for (int64_t b = 0; b < batch; ++b) sum += dh_sq[static_cast<size_t>(s * batch + b)];
+          result.dh_norms[slot * steps + time_index(s, steps, reverse)] = static_cast<T>(std::sqrt(sum));
+        }
       }
       std::copy(dh.data(), dh.data() + batch * Hout, result.dh0.data() + slot * batch * Hout);
       if (lstm) std::copy(dcell.data(), dcell.data() + batch * H, result.dc0.data() + slot * batch * H);

@@ -46,6 +46,12 @@ std::pair<int64_t, int64_t> share(int64_t n) {
 
 }  // namespace
 
+double row_sum_squares(const float* v, int64_t n) {
+  double sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) sum += static_cast<double>(v[j]) * static_cast<double>(v[j]);
+  return sum;
+}
+
 bool fast_path_usable(const RecurrentConfig& config) {
   return config.proj_size == 0 && kernels::backend() == kernels::Backend::Blas &&
          fast::available();
@@ -184,6 +190,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
           float* d = cur + b * H;
           for (int64_t j = 0; j < H; ++j) d[j] += dyr[j];
         }
+        if (a.dh_sq) a.dh_sq[s * B + b] = row_sum_squares(cur + b * H, H);
       }
       fast::PointwiseBackwardArgs pw;
       pw.cell = cell;

@@ -52,7 +52,13 @@ struct FastBackwardArgs {
   float* dgi = nullptr;  // [T, B, G*H] by time index, out
   float* g_w_hh = nullptr;  // += 
   float* g_b_hh = nullptr;  // += (may be null)
+  // When not null: [T, B] by processing step, the sum of squares (in double) of each row of
+  // dLoss/dh at that step (recurrent part plus dy).
+  double* dh_sq = nullptr;
 };
 void fast_backward_direction(const FastBackwardArgs& a);
+
+// sum_j v[j]^2 in double, in order (both paths use it for dh_norms).
+double row_sum_squares(const float* v, int64_t n);
 
 }  // namespace rnn::detail

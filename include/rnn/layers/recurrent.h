@@ -44,6 +44,8 @@ struct RecurrentGradOutput {
   Tensor<T> dy;    // like y
   Tensor<T> dh_n;  // like h_n
   Tensor<T> dc_n;  // like c_n
+  // Also return RecurrentGradInput::dh_norms (costs nothing when false).
+  bool record_dh_norms = false;
 };
 
 // Gradients of the inputs. Parameter gradients are accumulated (+=) into the store.
@@ -52,6 +54,11 @@ struct RecurrentGradInput {
   Tensor<T> dx;   // like x
   Tensor<T> dh0;  // [D*L,B,Hout]
   Tensor<T> dc0;  // [D*L,B,H], LSTM only
+  // [L*D, T] when RecurrentGradOutput::record_dh_norms (else empty): row layer*D + direction,
+  // column time index t: the 2-norm over the batch and units of dLoss/dh_t, the whole gradient
+  // reaching that layer-direction's state h_t (from its output at t plus the recurrent path
+  // from the step after; for a row past its length, the carried state's gradient).
+  Tensor<T> dh_norms;
 };
 
 // Everything backward needs from one forward call (activations per step, dropout
