@@ -120,7 +120,7 @@ Tensor<T> Attention<T>::forward(const AttentionMemory<T>& mem, const Tensor<T>& 
         const T* ub = u + b * M;
         T e = 0;
         for (int64_t k = 0; k < M; ++k) e += ub[k] * m[k];
-        scores.at(b, s) = e;
+        scores[b * S + s] = e;
       }
   } else {
     const int64_t A = config_.attention_size;
@@ -137,7 +137,7 @@ Tensor<T> Attention<T>::forward(const AttentionMemory<T>& mem, const Tensor<T>& 
           z[j] = std::tanh(k[j] + p[b * A + j]);
           e += v[j] * z[j];
         }
-        scores.at(b, s) = e;
+        scores[b * S + s] = e;
       }
   }
   // a[b,s] = exp(e - max) / sum over s < len[b]
@@ -145,21 +145,21 @@ Tensor<T> Attention<T>::forward(const AttentionMemory<T>& mem, const Tensor<T>& 
   for (int64_t b = 0; b < B; ++b) {
     const int64_t len = mem.lengths[b];
     T mx = -std::numeric_limits<T>::infinity();
-    for (int64_t s = 0; s < len; ++s) mx = std::max(mx, scores.at(b, s));
+    for (int64_t s = 0; s < len; ++s) mx = std::max(mx, scores[b * S + s]);
     T sum = 0;
     for (int64_t s = 0; s < len; ++s) {
-      const T w = std::exp(scores.at(b, s) - mx);
-      step.weights.at(b, s) = w;
+      const T w = std::exp(scores[b * S + s] - mx);
+      step.weights[b * S + s] = w;
       sum += w;
     }
-    for (int64_t s = 0; s < len; ++s) step.weights.at(b, s) /= sum;
+    for (int64_t s = 0; s < len; ++s) step.weights[b * S + s] /= sum;
   }
   // c[b] = sum_s a[b,s] m[s,b]
   Tensor<T> context({B, M});
   for (int64_t b = 0; b < B; ++b) {
     T* c = context.data() + b * M;
     for (int64_t s = 0; s < mem.lengths[b]; ++s) {
-      const T a = step.weights.at(b, s);
+      const T a = step.weights[b * S + s];
       const T* m = mem.memory.data() + (s * B + b) * M;
       for (int64_t k = 0; k < M; ++k) c[k] += a * m[k];
     }
@@ -183,17 +183,17 @@ Tensor<T> Attention<T>::backward(const AttentionMemory<T>& mem, const AttentionS
     for (int64_t s = 0; s < mem.lengths[b]; ++s) {
       const T* m = mem.memory.data() + (s * B + b) * M;
       T* dm = grad.dmemory.data() + (s * B + b) * M;
-      const T a = step.weights.at(b, s);
+      const T a = step.weights[b * S + s];
       T da = 0;
       for (int64_t k = 0; k < M; ++k) {
         da += dc[k] * m[k];
         dm[k] += a * dc[k];
       }
-      de.at(b, s) = da;
+      de[b * S + s] = da;
       total += a * da;
     }
     for (int64_t s = 0; s < mem.lengths[b]; ++s)
-      de.at(b, s) = step.weights.at(b, s) * (de.at(b, s) - total);
+      de[b * S + s] = step.weights[b * S + s] * (de[b * S + s] - total);
   }
   Tensor<T> dquery({B, Q});
   if (config_.score == AttentionScore::Dot || config_.score == AttentionScore::General) {
@@ -203,11 +203,11 @@ Tensor<T> Attention<T>::backward(const AttentionMemory<T>& mem, const AttentionS
     Tensor<T> du({B, M});
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < mem.lengths[b]; ++s) {
-        const T d = de.at(b, s);
+        const T d = de[b * S + s];
         const T* m = mem.memory.data() + (s * B + b) * M;
         T* dm = grad.dmemory.data() + (s * B + b) * M;
         for (int64_t k = 0; k < M; ++k) {
-          du.at(b, k) += d * m[k];
+          du[b * M + k] += d * m[k];
           dm[k] += d * u[b * M + k];
         }
       }
@@ -227,14 +227,14 @@ Tensor<T> Attention<T>::backward(const AttentionMemory<T>& mem, const AttentionS
     Tensor<T> dp({B, A});
     for (int64_t b = 0; b < B; ++b)
       for (int64_t s = 0; s < mem.lengths[b]; ++s) {
-        const T d = de.at(b, s);
+        const T d = de[b * S + s];
         const T* z = step.z.data() + (s * B + b) * A;
         T* dk = grad.dkeys.data() + (s * B + b) * A;
         for (int64_t j = 0; j < A; ++j) {
           dv[j] += d * z[j];
           const T dpre = d * v[j] * (T(1) - z[j] * z[j]);
           dk[j] += dpre;
-          dp.at(b, j) += dpre;
+          dp[b * A + j] += dpre;
         }
       }
     dquery = query_->backward(step.query, dp);
