@@ -10,6 +10,13 @@
 // three times that for training. Pin with `taskset -c 0` (1 thread) / `-c 0,1` (2 threads).
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -177,7 +184,44 @@ void register_all() {
 
 }  // namespace
 
+// `rnn_bench --peak-memory CELL H B T`: one training step (forward + BPTT, I = H) after the
+// model and data exist; prints the resident set before it and the process's peak after it.
+long resident_kb() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+int peak_memory(int argc, char** argv) {
+  if (argc < 6) {
+    std::fprintf(stderr, "usage: rnn_bench --peak-memory CELL H B T\n");
+    return 2;
+  }
+  const std::string cell = argv[2];
+  const CellMode mode = cell == "LSTM" ? CellMode::LSTM : cell == "GRU" ? CellMode::GRU : CellMode::RNN_TANH;
+  const int64_t h = std::atol(argv[3]), b = std::atol(argv[4]), t = std::atol(argv[5]);
+  rnn::kernels::set_num_threads(1);
+  Model m(mode, h, h);
+  rnn::RecurrentInput<float> in;
+  in.x = random_tensor({t, b, h}, m.rng);
+  rnn::RecurrentGradOutput<float> up;
+  up.dy = random_tensor({t, b, h}, m.rng);
+  const long before = resident_kb();
+  {
+    rnn::RecurrentCachePtr<float> cache;
+    auto out = m.module->forward(in, rnn::Mode::Train, &m.rng, &cache);
+    auto g = m.module->backward(*cache, up);
+    benchmark::DoNotOptimize(g.dx.data());
+  }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("{\"before_kb\": %ld, \"peak_kb\": %ld}\n", before, ru.ru_maxrss);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--peak-memory") == 0) return peak_memory(argc, argv);
   register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

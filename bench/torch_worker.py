@@ -7,8 +7,13 @@ Request: {"cell": "LSTM"|"GRU"|"RNN_TANH", "hidden": H, "batch": B, "seq_len": T
 Input size = hidden. Inference runs under torch.no_grad(); "step" times nn.LSTMCell /
 nn.GRUCell / nn.RNNCell at batch 1. The process is started pinned (taskset) with
 OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set to the same count by bench/compare.
+
+`torch_worker.py --peak-memory CELL H B T` instead runs one training step in this fresh
+process and prints {"before_kb", "peak_kb"} (resident set before it, peak after it).
 """
 import json
+import os
+import resource
 import statistics
 import sys
 import time
@@ -78,7 +83,26 @@ def measure(req):
     return ms
 
 
+def resident_kb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * (os.sysconf("SC_PAGESIZE") // 1024)
+
+
+def peak_memory(cell, hidden, batch, steps):
+    """One training step in a fresh process: resident set before it, peak after it."""
+    torch.set_num_threads(1)
+    mod, x, _, dy = build(dict(cell=cell, hidden=hidden, batch=batch, seq_len=steps, mode="train"))
+    before = resident_kb()
+    y, _ = mod(x)
+    y.backward(dy)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"before_kb": before, "peak_kb": peak}))
+
+
 def main():
+    if sys.argv[1:2] == ["--peak-memory"]:
+        peak_memory(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        return
     torch.set_num_interop_threads(1)
     for line in sys.stdin:
         req = json.loads(line)
