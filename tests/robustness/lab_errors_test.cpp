@@ -95,7 +95,7 @@ TEST(LabCli, BadUsageExitsTwoWithOneLine) {
   if (std::string(RNN_CLI_PATH).empty()) GTEST_SKIP() << "the rnn program is not built";
   const std::string run = "lab run --steps 1 --run-dir " +
                           (fs::temp_directory_path() / ("rnn_lab_never_" + std::to_string(::getpid()))).string();
-  for (const std::string args :
+  for (const std::string& args :
        {run + " --task addition", run + " --cell lstmx", run + " --init xavier", run + " --length 1",
         run + " --task temporal_order --length 5", run + " --task copy --alphabet 1",
         run + " --radius -1", run + " --batch 0", run + " --lr 0", run + " --clip -1",
