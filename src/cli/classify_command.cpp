@@ -104,8 +104,10 @@ std::vector<LabeledText> brown_texts(const std::vector<TaggedDocument>& docs, co
 
 // Deterministic holdout: every k-th example (by position) to the second part.
 void hold_out(const std::vector<LabeledText>& all, double fraction, std::vector<LabeledText>& train,
-              std::vector<LabeledText>& held, uint64_t seed) {
+              std::vector<LabeledText>& held, uint64_t seed, const std::string& source) {
   const int k = std::max(2, static_cast<int>(std::lround(1.0 / fraction)));
+  check(all.size() >= static_cast<size_t>(k), source, ": ", all.size(), " examples are too few to hold out a ",
+        fraction, " validation part (give --valid)");
   const std::vector<int> fold = kfold_assignment(all.size(), k, seed);
   for (size_t i = 0; i < all.size(); ++i) (fold[i] == 0 ? held : train).push_back(all[i]);
 }
@@ -161,7 +163,7 @@ void run_train(const TrainOptions& o) {
   } else {
     const auto all = read_labeled_tsv(o.train);
     if (o.valid.empty()) {
-      hold_out(all, o.valid_fraction, d.train, d.valid, o.loop.seed);
+      hold_out(all, o.valid_fraction, d.train, d.valid, o.loop.seed, o.train);
     } else {
       d.train = all;
       d.valid = read_labeled_tsv(o.valid);
@@ -245,7 +247,8 @@ void run_cv(CvOptions o) {
     std::vector<LabeledText> rest, test;
     for (size_t i = 0; i < all.size(); ++i) (fold[i] == f ? test : rest).push_back(all[i]);
     std::vector<LabeledText> train, valid;
-    hold_out(rest, 1.0 / static_cast<double>(o.folds - 1), train, valid, o.loop.seed + 1000 + static_cast<uint64_t>(f));
+    hold_out(rest, 1.0 / static_cast<double>(o.folds - 1), train, valid, o.loop.seed + 1000 + static_cast<uint64_t>(f),
+             o.data);
     for (const auto& k : kinds) {
       ModelOptions m = o.model;
       m.model = k;
