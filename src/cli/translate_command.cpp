@@ -71,12 +71,13 @@ struct SearchArgs {
   int64_t max_length = 200;
 };
 
-void add_search_options(CLI::App* app, SearchArgs& s, const char* batch_name = "--batch") {
+void add_search_options(CLI::App* app, SearchArgs& s, const char* batch_name = "--batch",
+                        const char* batch_help = "Sentences decoded together") {
   app->add_option("--beam", s.beam, "Beam size (1 = greedy)")->capture_default_str();
   app->add_option("--length-penalty", s.length_penalty,
                   "alpha: hypotheses ranked by log-probability / length^alpha (0 = none)")
       ->capture_default_str();
-  app->add_option(batch_name, s.batch, "Sentences decoded together")->capture_default_str();
+  app->add_option(batch_name, s.batch, batch_help)->capture_default_str();
   app->add_option("--max-length", s.max_length,
                   "Tokens generated at most (also at most 2 x source tokens + 10)")
       ->capture_default_str();
@@ -564,7 +565,9 @@ void add_translate_command(CLI::App& app) {
   run->add_flag("--truncate", r->truncate, "Cut longer sources to --max-input instead of failing");
   run->add_option("--attention-svg", r->attention_svg,
                   "Write a picture of the attention weights of the first line (greedy) here");
-  add_search_options(run, r->search);
+  add_search_options(run, r->search, "--batch",
+                     "Lines decoded together, printed as each batch is done (0 = 1 when stdin "
+                     "is a terminal, else 16)");
   run->add_option("--threads", r->threads, "Threads (0 = all cores)")->capture_default_str();
   run->add_flag("--json", r->json, "Print one JSON object with all translations at the end");
   run->callback([r] { run_run(*r); });

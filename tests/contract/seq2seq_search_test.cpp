@@ -91,15 +91,11 @@ TEST(Seq2SeqSearch, BatchEqualsRowsAloneAndBeamOneIsGreedy) {
     std::vector<std::vector<int64_t>> sources;
     for (const EncodedPair& p : some_pairs()) sources.push_back(p.source);
     TranslateOptions greedy{.search = {.beam = 1}, .batch = 3, .max_length = 8};
-    TranslateOptions beam1 = greedy;
-    beam1.search.beam = 1;
     const auto together = translate(model, sources, greedy);
     for (size_t i = 0; i < sources.size(); ++i) {
       const auto alone = translate(model, {sources[i]}, greedy);
       EXPECT_EQ(alone[0].ids, together[i].ids) << to_string(score) << " source " << i;
       EXPECT_NEAR(alone[0].log_prob, together[i].log_prob, 1e-4);
-      BigramScorer unused;
-      (void)unused;
     }
     // beam search with beam 1 through the generic code equals greedy
     Tensor<int64_t> src({5, 3}, kEos);
