@@ -5,6 +5,7 @@
 // model, resuming with incompatible options, bad option values. Also: a resumed run ends
 // bit for bit where the uninterrupted one does.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -51,8 +52,10 @@ const std::string kTiny =
     " --embed 8 --hidden 6 --bpe 30 --batch 8 --valid-bleu 4 --progress off"
     " --threads 1 --beam 2";
 
+// ctest runs tests as parallel processes: the process id keeps their folders apart.
 fs::path dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("rnn_s2s_errors_" + name);
+  const fs::path d = fs::temp_directory_path() /
+                     ("rnn_s2s_errors_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
