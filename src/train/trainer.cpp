@@ -311,7 +311,8 @@ struct Trainer::Impl {
     const double rate = elapsed > 0 ? session_units / elapsed : 0.0;
     const int64_t done = step - session_start_step;
     const double per_step = done > 0 ? elapsed / static_cast<double>(done) : 0.0;
-    const double left = per_step * static_cast<double>(options.max_steps - step);
+    double left = per_step * static_cast<double>(options.max_steps - step);
+    if (options.max_seconds > 0) left = std::min(left, std::max(0.0, options.max_seconds - elapsed));
     char line[256];
     std::snprintf(line, sizeof line,
                   "step %lld/%lld  epoch %.2f  loss %.4f  val %.4f  %s %s/s  lr %.3g  left %s",
