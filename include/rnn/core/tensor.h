@@ -49,8 +49,10 @@ class Tensor {
   const Shape& shape() const { return shape_; }
   int rank() const { return static_cast<int>(shape_.size()); }
   int64_t dim(int i) const {
-    check(i >= 0 && i < rank(), "Tensor::dim: axis ", i, " out of range for shape ",
-          shape_str(shape_));
+    // `if` rather than check(): the message (shape_str) is built only on failure.
+    if (i < 0 || i >= rank()) {
+      fail("Tensor::dim: axis ", i, " out of range for shape ", shape_str(shape_));
+    }
     return shape_[static_cast<size_t>(i)];
   }
   int64_t numel() const { return static_cast<int64_t>(data_.size()); }
@@ -94,13 +96,16 @@ class Tensor {
 
  private:
   size_t offset(std::initializer_list<int64_t> index) const {
-    check(index.size() == shape_.size(), "Tensor::at: ", index.size(), " indices for shape ",
-          shape_str(shape_));
+    if (index.size() != shape_.size()) {
+      fail("Tensor::at: ", index.size(), " indices for shape ", shape_str(shape_));
+    }
     int64_t flat = 0;
     size_t axis = 0;
     for (int64_t i : index) {
-      check(i >= 0 && i < shape_[axis], "Tensor::at: index ", i, " out of range on axis ", axis,
-            " of shape ", shape_str(shape_));
+      if (i < 0 || i >= shape_[axis]) {
+        fail("Tensor::at: index ", i, " out of range on axis ", axis, " of shape ",
+             shape_str(shape_));
+      }
       flat = flat * shape_[axis] + i;
       ++axis;
     }
@@ -114,8 +119,9 @@ class Tensor {
 // Throws unless `t` has exactly `expected` (names the tensor in the message).
 template <class T>
 void check_shape(const Tensor<T>& t, const Shape& expected, const std::string& name) {
-  check(t.shape() == expected, name, ": expected shape ", shape_str(expected), ", got ",
-        shape_str(t.shape()));
+  if (t.shape() != expected) {
+    fail(name, ": expected shape ", shape_str(expected), ", got ", shape_str(t.shape()));
+  }
 }
 
 // Throws if any element is NaN or Inf, naming the tensor and the first bad index.
