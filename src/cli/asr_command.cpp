@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/usage_checks.h"
 #include "rnn/asr/data.h"
 #include "rnn/asr/model.h"
 #include "rnn/asr/task.h"
@@ -33,19 +34,6 @@
 namespace rnn::cli {
 namespace {
 
-void usage_check(bool ok, const std::string& message) {
-  if (!ok) throw UsageError(message);
-}
-void positive(int64_t v, const char* name) {
-  usage_check(v >= 1, concat("--", name, " must be at least 1, got ", v));
-}
-void non_negative(int64_t v, const char* name) {
-  usage_check(v >= 0, concat("--", name, " must be >= 0, got ", v));
-}
-void set_threads(int threads) {
-  usage_check(threads >= 0, concat("--threads must be >= 0 (0 = all cores), got ", threads));
-  if (threads > 0) kernels::set_num_threads(threads);
-}
 std::string pct(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * v);

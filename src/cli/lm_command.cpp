@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/usage_checks.h"
 #include "rnn/core/error.h"
 #include "rnn/kernels/gemm.h"
 #include "rnn/lm/corpus.h"
@@ -35,21 +36,8 @@ namespace {
 
 // ---- shared -------------------------------------------------------------------------------
 
-void usage_check(bool ok, const std::string& message) {
-  if (!ok) throw UsageError(message);
-}
-void positive(int64_t v, const char* name) {
-  usage_check(v >= 1, concat("--", name, " must be at least 1, got ", v));
-}
-void non_negative(int64_t v, const char* name) {
-  usage_check(v >= 0, concat("--", name, " must be >= 0, got ", v));
-}
 void finite_positive(double v, const char* name) {
   usage_check(std::isfinite(v) && v > 0, concat("--", name, " must be a positive number, got ", v));
-}
-void set_threads(int threads) {
-  usage_check(threads >= 0, concat("--threads must be >= 0 (0 = all cores), got ", threads));
-  if (threads > 0) kernels::set_num_threads(threads);
 }
 
 std::string fmt(const char* format, double v) {

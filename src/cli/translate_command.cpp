@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/usage_checks.h"
 #include "rnn/core/error.h"
 #include "rnn/io/atomic_file.h"
 #include "rnn/kernels/gemm.h"
@@ -36,19 +37,6 @@ namespace {
 
 using namespace rnn::seq2seq;
 
-void usage_check(bool ok, const std::string& message) {
-  if (!ok) throw UsageError(message);
-}
-void positive(int64_t v, const char* name) {
-  usage_check(v >= 1, concat("--", name, " must be at least 1, got ", v));
-}
-void non_negative(int64_t v, const char* name) {
-  usage_check(v >= 0, concat("--", name, " must be >= 0, got ", v));
-}
-void set_threads(int threads) {
-  usage_check(threads >= 0, concat("--threads must be >= 0 (0 = all cores), got ", threads));
-  if (threads > 0) kernels::set_num_threads(threads);
-}
 std::string fmt(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
