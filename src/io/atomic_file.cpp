@@ -1,11 +1,14 @@
 #include "rnn/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "rnn/core/error.h"
 
@@ -55,6 +58,33 @@ void write_file_atomic(const std::string& path, std::span<const unsigned char> b
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+int remove_stale_temporaries(const std::string& folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec);
+  if (ec) return 0;
+  int removed = 0;
+  for (const fs::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    // "<target>.tmp.<pid>.<n>": both numbers all digits.
+    const auto mark = name.rfind(".tmp.");
+    if (mark == std::string::npos || mark == 0) continue;
+    const std::string rest = name.substr(mark + 5);
+    const auto dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || dot + 1 == rest.size()) continue;
+    const std::string pid_text = rest.substr(0, dot), counter = rest.substr(dot + 1);
+    auto digits = [](const std::string& s) {
+      return s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!digits(pid_text) || !digits(counter)) continue;
+    const auto pid = static_cast<pid_t>(std::strtoll(pid_text.c_str(), nullptr, 10));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // that writer may still be at work
+    if (fs::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
 }
 
 void write_file_atomic(const std::string& path, std::string_view text) {

@@ -92,6 +92,7 @@ nlohmann::json TrainSummary::to_json() const {
           {"seconds", seconds},
           {"stopped_early", stopped_early},
           {"interrupted", interrupted},
+          {"skipped_steps", skipped_steps},
           {"best_checkpoint", best_checkpoint},
           {"last_checkpoint", last_checkpoint}};
 }
@@ -113,6 +114,13 @@ struct Trainer::Impl {
   int64_t log_loss_count = 0;
   double last_train_loss = std::numeric_limits<double>::quiet_NaN();
   double last_val = std::numeric_limits<double>::quiet_NaN();
+  // NonFinitePolicy::Skip: the factor on top of the schedule's lr, the non-finite steps in
+  // a row just now, and all of them.
+  double lr_scale = 1.0;
+  int64_t consecutive_skips = 0;
+  int64_t skipped_steps = 0;
+  int64_t last_saved_step = -1;  // step of run_dir/last.ckpt, -1 while there is none
+  int64_t last_eval_step = -1;   // so that resuming a finished run does not validate twice
 
   // Curves for the picture (rebuilt from metrics.jsonl on resume).
   plot::Series train_curve{"training loss", {}, {}};
@@ -146,6 +154,37 @@ struct Trainer::Impl {
     }
   }
 
+  // The schedule's lr times the factor non-finite steps left (NonFinitePolicy::Skip).
+  void advance_schedule() {
+    if (schedule) optimizer->set_lr(schedule->step() * lr_scale);
+  }
+
+  // "(training stopped; ...)": what the user still has.
+  std::string kept_note() const {
+    if (last_saved_step < 0) return "training stopped; no checkpoint was written yet";
+    return concat("training stopped; the last checkpoint, ", path("last.ckpt"), " at step ",
+                  last_saved_step, ", is intact");
+  }
+
+  // Empty when the loss and every gradient are finite; otherwise names the first culprit.
+  std::string non_finite_culprit(double loss) {
+    if (!std::isfinite(loss)) return concat("the loss is not finite (", loss, ")");
+    const Parameters<float>& p = task.parameters();
+    const std::span<const float> g = p.grads();
+    bool finite = true;
+    for (float v : g) finite = finite && std::isfinite(v);  // no early exit: vectorizes
+    if (finite) return {};
+    for (const ParamInfo& info : p.infos()) {
+      for (size_t i = 0; i < info.numel; ++i) {
+        const float v = g[info.offset + i];
+        if (!std::isfinite(v)) {
+          return concat("the gradient of '", info.name, "' is not finite (", v, " at index ", i, ")");
+        }
+      }
+    }
+    return "a gradient is not finite";
+  }
+
   // ---- checkpoints ---------------------------------------------------------------------
   void save_checkpoint(const std::string& file) {
     Checkpoint c;
@@ -173,10 +212,20 @@ struct Trainer::Impl {
                          {"bad_evals", bad_evals},
                          {"log_loss_sum", log_loss_sum},
                          {"log_loss_count", log_loss_count},
+                         {"lr_scale", lr_scale},
+                         {"consecutive_skips", consecutive_skips},
+                         {"skipped_steps", skipped_steps},
+                         {"last_eval_step", last_eval_step},
                          {"optimizer", options.optimizer},
                          {"schedule", options.schedule}};
     task.save_state(c);
-    c.save(file);
+    try {
+      c.save(file);  // atomic: on failure the previous file is untouched
+    } catch (const Error& e) {
+      fail("step ", step, ": ", e.what(), " (training stopped; the previous '",
+           std::filesystem::path(file).filename().string(), "' is untouched)");
+    }
+    if (file == path("last.ckpt")) last_saved_step = step;
   }
 
   void load_checkpoint(const std::string& file) {
@@ -218,6 +267,11 @@ struct Trainer::Impl {
     bad_evals = t.at("bad_evals").get<int64_t>();
     log_loss_sum = t.at("log_loss_sum").get<double>();
     log_loss_count = t.at("log_loss_count").get<int64_t>();
+    lr_scale = t.value("lr_scale", 1.0);  // absent in checkpoints older than these fields
+    consecutive_skips = t.value("consecutive_skips", int64_t{0});
+    skipped_steps = t.value("skipped_steps", int64_t{0});
+    last_eval_step = t.value("last_eval_step", int64_t{-1});
+    if (file == path("last.ckpt")) last_saved_step = step;
   }
 
   // ---- metrics log and picture -----------------------------------------------------------
@@ -351,6 +405,7 @@ struct Trainer::Impl {
   bool evaluate() {
     const EvalResult r = task.validate();
     last_val = r.loss;
+    last_eval_step = step;
     nlohmann::json row = {{"step", step}, {"epoch", task.epoch()}, {"val_loss", r.loss}};
     for (const auto& [k, v] : r.metrics) row["val_" + k] = v;
     append_metrics(row);
@@ -364,7 +419,7 @@ struct Trainer::Impl {
     } else {
       ++bad_evals;
     }
-    if (plateau) plateau->step(r.loss, *optimizer);
+    if (plateau) optimizer->set_lr(plateau->step(r.loss) * lr_scale);
     return options.patience > 0 && bad_evals >= options.patience;
   }
 };
@@ -381,9 +436,16 @@ TrainSummary Trainer::run() {
         "trainer: eval_every, checkpoint_every, patience and log_every must be >= 0");
   check(o.clip_norm >= 0 && o.clip_value >= 0, "trainer: clipping thresholds must be >= 0");
   check(o.diagnostics_every >= 0, "trainer: diagnostics_every must be >= 0, got ", o.diagnostics_every);
+  check(o.non_finite_lr_factor > 0 && o.non_finite_lr_factor <= 1,
+        "trainer: non_finite_lr_factor must be in (0, 1], got ", o.non_finite_lr_factor);
+  check(o.max_consecutive_skips >= 0, "trainer: max_consecutive_skips must be >= 0, got ",
+        o.max_consecutive_skips);
   std::error_code ec;
   std::filesystem::create_directories(o.run_dir, ec);
   check(!ec, "cannot create run folder '", o.run_dir, "': ", ec.message());
+  // A run killed while writing (SIGKILL, power loss) leaves a temporary file beside the
+  // target; the target itself is whole, old or new. Clear those leftovers.
+  remove_stale_temporaries(o.run_dir);
 
   m.build_optimizer();
   const std::string last = m.path("last.ckpt");
@@ -410,7 +472,9 @@ TrainSummary Trainer::run() {
   TrainSummary summary;
   StopSignals signals;
   Parameters<float>& params = m.task.parameters();
-  bool evaluated_now = false;
+  // Resuming a run whose last step was already validated (killed after its checkpoint, or
+  // resumed when finished) must not validate it again: the log would gain a row.
+  bool evaluated_now = m.step > 0 && m.last_eval_step == m.step;
   while (m.step < o.max_steps) {
     if (signals.requested()) {
       summary.interrupted = true;
@@ -423,64 +487,77 @@ TrainSummary Trainer::run() {
     const int64_t this_step = m.step + 1;
     const bool diagnose = o.diagnostics_every > 0 && (this_step == 1 || this_step % o.diagnostics_every == 0);
     if (diagnose) m.task.record_gradient_flow(true);
-    const StepResult r = m.task.train_step(m.rng);
-    if (diagnose) m.task.record_gradient_flow(false);
-    bool finite = std::isfinite(r.loss);
-    for (float g : params.grads()) {
-      if (!finite) break;
-      finite = std::isfinite(g);
+    StepResult r;
+    try {
+      r = m.task.train_step(m.rng);
+    } catch (const Error& e) {
+      m.end_display();
+      fail("step ", this_step, ": ", e.what(), " (", m.kept_note(), ")");
     }
+    if (diagnose) m.task.record_gradient_flow(false);
+    const std::string culprit = m.non_finite_culprit(r.loss);
     double diag_norm_before = std::numeric_limits<double>::quiet_NaN();
     if (diagnose) {
       double s = 0.0;
       for (float g : params.grads()) s += static_cast<double>(g) * static_cast<double>(g);
       diag_norm_before = std::sqrt(s);
-      if (!finite) m.write_diagnostics(this_step, r.loss, diag_norm_before, diag_norm_before);
+      if (!culprit.empty()) m.write_diagnostics(this_step, r.loss, diag_norm_before, diag_norm_before);
     }
-    if (!finite) {
+    if (!culprit.empty()) {
+      // The weights and the optimizer state stay as they were; only the lr changes.
       if (o.non_finite == NonFinitePolicy::Stop) {
         m.end_display();
-        fail("step ", this_step, ": the loss or a gradient is not finite (loss ", r.loss,
-             "); training stopped, the last checkpoint is intact");
+        fail("step ", this_step, ": ", culprit, " (", m.kept_note(), ")");
       }
-      m.optimizer->set_lr(m.optimizer->lr() * 0.5);
-      m.note(concat("step ", this_step, ": non-finite loss or gradient, step skipped, lr now ",
-                    m.optimizer->lr()));
+      if (m.consecutive_skips >= o.max_consecutive_skips) {
+        m.end_display();
+        fail("step ", this_step, ": ", culprit, "; ", m.consecutive_skips + 1,
+             " non-finite steps in a row, more than the ", o.max_consecutive_skips,
+             " allowed to skip (", m.kept_note(), ")");
+      }
+      ++m.consecutive_skips;
+      ++m.skipped_steps;
+      m.lr_scale *= o.non_finite_lr_factor;
+      m.optimizer->set_lr(m.optimizer->lr() * o.non_finite_lr_factor);
       m.step = this_step;
-      continue;
-    }
-    double grad_norm = std::numeric_limits<double>::quiet_NaN();
-    if (o.clip_norm > 0) grad_norm = clip_grad_norm<float>(params.grads(), o.clip_norm);
-    if (o.clip_value > 0) clip_grad_value<float>(params.grads(), o.clip_value);
-    if (diagnose) {
-      double s = 0.0;
-      for (float g : params.grads()) s += static_cast<double>(g) * static_cast<double>(g);
-      m.write_diagnostics(this_step, r.loss, diag_norm_before, std::sqrt(s));
-    }
-    m.optimizer->step(params.values(), params.grads());
-    m.step = this_step;
-    if (m.schedule) m.schedule->step(*m.optimizer);
-    m.last_train_loss = r.loss;
-    m.log_loss_sum += r.loss;
-    ++m.log_loss_count;
-    m.session_units += static_cast<double>(r.units);
-    if (on_step) on_step(m.step, r);
-
-    if (m.step % log_every == 0) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - m.started).count();
-      nlohmann::json row = {{"step", m.step},
-                            {"epoch", m.task.epoch()},
-                            {"train_loss", m.log_loss_sum / static_cast<double>(m.log_loss_count)},
-                            {"lr", m.optimizer->lr()},
-                            {"units_per_s", seconds > 0 ? m.session_units / seconds : 0.0}};
-      if (std::isfinite(grad_norm)) row["grad_norm"] = grad_norm;
-      m.append_metrics(row);
-      m.record_curve(row);
-      m.log_loss_sum = 0.0;
-      m.log_loss_count = 0;
-      m.show(m.style == ProgressStyle::Lines);
-    } else if (m.style == ProgressStyle::Bar) {
-      m.show(false);
+      m.advance_schedule();
+      m.note(concat("step ", this_step, ": ", culprit, "; step skipped, lr now ", m.optimizer->lr()));
+      m.append_metrics({{"step", m.step}, {"epoch", m.task.epoch()}, {"skipped", culprit},
+                        {"lr", m.optimizer->lr()}});
+    } else {
+      double grad_norm = std::numeric_limits<double>::quiet_NaN();
+      if (o.clip_norm > 0) grad_norm = clip_grad_norm<float>(params.grads(), o.clip_norm);
+      if (o.clip_value > 0) clip_grad_value<float>(params.grads(), o.clip_value);
+      if (diagnose) {
+        double s = 0.0;
+        for (float g : params.grads()) s += static_cast<double>(g) * static_cast<double>(g);
+        m.write_diagnostics(this_step, r.loss, diag_norm_before, std::sqrt(s));
+      }
+      m.optimizer->step(params.values(), params.grads());
+      m.consecutive_skips = 0;
+      m.step = this_step;
+      m.advance_schedule();
+      m.last_train_loss = r.loss;
+      m.log_loss_sum += r.loss;
+      ++m.log_loss_count;
+      m.session_units += static_cast<double>(r.units);
+      if (on_step) on_step(m.step, r);
+      if (m.step % log_every == 0) {
+        const double seconds = std::chrono::duration<double>(Clock::now() - m.started).count();
+        nlohmann::json row = {{"step", m.step},
+                              {"epoch", m.task.epoch()},
+                              {"train_loss", m.log_loss_sum / static_cast<double>(m.log_loss_count)},
+                              {"lr", m.optimizer->lr()},
+                              {"units_per_s", seconds > 0 ? m.session_units / seconds : 0.0}};
+        if (std::isfinite(grad_norm)) row["grad_norm"] = grad_norm;
+        m.append_metrics(row);
+        m.record_curve(row);
+        m.log_loss_sum = 0.0;
+        m.log_loss_count = 0;
+        m.show(m.style == ProgressStyle::Lines);
+      } else if (m.style == ProgressStyle::Bar) {
+        m.show(false);
+      }
     }
 
     evaluated_now = false;
@@ -504,6 +581,7 @@ TrainSummary Trainer::run() {
   if (summary.interrupted) m.note(concat("interrupted at step ", m.step, "; checkpoint written to ", last));
 
   summary.steps = m.step;
+  summary.skipped_steps = m.skipped_steps;
   summary.last_train_loss = m.last_train_loss;
   summary.best_val_loss = m.best_val;
   summary.best_step = m.best_step;

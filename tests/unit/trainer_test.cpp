@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "rnn/core/error.h"
@@ -43,6 +44,12 @@ class RegressionTask : public TrainTask {
     const Tensor<float> prediction = layer_->forward(x);
     const LossResult<float> loss = mse(prediction, y);
     layer_->backward(x, loss.grad);
+    // A real gradient with one element overflowed: applying it would move every weight.
+    if (position_ >= inf_grad_from_ && position_ <= inf_grad_to_) {
+      params_.grads()[2] = std::numeric_limits<float>::infinity();
+    }
+    // Weights gone bad without the loss or the gradients showing it (an overflowing update).
+    if (position_ == poison_weights_at_) params_.values()[1] = std::numeric_limits<float>::quiet_NaN();
     return {loss.loss, 8};
   }
 
@@ -69,6 +76,8 @@ class RegressionTask : public TrainTask {
   }
 
   int64_t nan_at_ = -1;
+  int64_t inf_grad_from_ = -1, inf_grad_to_ = -1;  // steps with an infinite gradient element
+  int64_t poison_weights_at_ = -1;
   int64_t interrupt_at_ = -1;
   std::vector<double> val_script_;
   int64_t validations_ = 0;
@@ -91,6 +100,11 @@ class RegressionTask : public TrainTask {
   Tensor<float> val_x_, val_y_;
   int64_t position_ = 0;
 };
+
+std::string file_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
 
 class TrainerTest : public ::testing::Test {
  protected:
@@ -235,7 +249,10 @@ TEST_F(TrainerTest, NonFiniteLossStopsNamingTheStepAndKeepsCheckpoint) {
     Trainer(options("run", 40), task).run();
     FAIL() << "a NaN loss must stop training";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("step 14"), std::string::npos) << e.what();
+    const std::string what = e.what();
+    for (const char* part : {"step 14", "the loss is not finite", "last.ckpt at step 10, is intact"}) {
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
   }
   EXPECT_EQ(Checkpoint::load((dir_ / "run" / "last.ckpt").string()).meta["trainer"]["step"], 10);
 
@@ -272,6 +289,235 @@ TEST_F(TrainerTest, CheckpointDetectsCorruptionAndRefusesNaNWeights) {
   c.tensors["param.head.weight"][0] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_THROW(c.save(file.string()), Error);
   EXPECT_NO_THROW(Checkpoint::load(file.string()));  // the previous file is intact
+}
+
+// Any single flipped bit anywhere in a checkpoint (header, metadata, data) is refused.
+TEST_F(TrainerTest, EveryFlippedBitOfACheckpointIsRefused) {
+  RegressionTask task;
+  Trainer(options("run", 10), task).run();
+  const std::string good = file_bytes(dir_ / "run" / "last.ckpt");
+  ASSERT_GT(good.size(), 100u);
+  const fs::path bad = dir_ / "bad.ckpt";
+  std::ofstream(bad, std::ios::binary) << good;
+  std::fstream file(bad, std::ios::binary | std::ios::in | std::ios::out);
+  int checksum_messages = 0;
+  for (size_t i = 0; i < good.size(); ++i) {
+    const auto bit = static_cast<unsigned char>(1u << (i % 8));  // each bit position in turn
+    file.seekp(static_cast<std::streamoff>(i));
+    file.put(static_cast<char>(good[i] ^ static_cast<char>(bit)));
+    file.flush();
+    try {
+      Checkpoint::load(bad.string());
+      ADD_FAILURE() << "byte " << i << " of " << good.size() << " with bit " << int{bit}
+                    << " flipped still loads";
+    } catch (const Error& e) {
+      checksum_messages += std::string(e.what()).find("checksum") != std::string::npos;
+    }
+    file.seekp(static_cast<std::streamoff>(i));
+    file.put(good[i]);
+  }
+  file.flush();
+  EXPECT_NO_THROW(Checkpoint::load(bad.string()));  // restored: the test itself is sound
+  EXPECT_GT(checksum_messages, 0);
+}
+
+TEST_F(TrainerTest, NonFiniteGradientStopsNamingStepAndParameter) {
+  RegressionTask task;
+  task.inf_grad_from_ = task.inf_grad_to_ = 7;
+  TrainerOptions o = options("run", 20);
+  o.checkpoint_every = 5;
+  try {
+    Trainer(o, task).run();
+    FAIL() << "an infinite gradient must stop training";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    // Parameter 2 of the flat buffer is head.weight[2] (weight [1, 4] first, then bias).
+    for (const char* part : {"step 7", "gradient of 'head.weight' is not finite", "inf at index 2",
+                             "at step 5, is intact"}) {
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  }
+  const Checkpoint c = Checkpoint::load((dir_ / "run" / "last.ckpt").string());
+  EXPECT_EQ(c.meta["trainer"]["step"], 5);
+}
+
+// A skipped step leaves the weights and every optimizer buffer as they were, bit for bit,
+// counts as a step (its batch is consumed) and halves the lr.
+TEST_F(TrainerTest, SkippedStepChangesNeitherWeightsNorOptimizerStateAndHalvesLr) {
+  TrainerOptions o = options("run", 13);
+  o.schedule = "constant";
+  o.schedule_options = nlohmann::json::object();
+  o.warmup_steps = 0;
+  o.checkpoint_every = 1;
+  o.non_finite = NonFinitePolicy::Skip;
+  RegressionTask first;
+  Trainer(o, first).run();
+  const Checkpoint before = Checkpoint::load((dir_ / "run" / "last.ckpt").string());
+  ASSERT_EQ(before.meta["trainer"]["step"], 13);
+
+  RegressionTask second;
+  second.inf_grad_from_ = second.inf_grad_to_ = 14;
+  o.max_steps = 14;
+  o.resume = true;
+  const TrainSummary s = Trainer(o, second).run();
+  EXPECT_EQ(s.steps, 14);
+  EXPECT_EQ(s.skipped_steps, 1);
+  const Checkpoint after = Checkpoint::load((dir_ / "run" / "last.ckpt").string());
+  EXPECT_EQ(after.meta["trainer"]["step"], 14);
+  EXPECT_EQ(after.meta["trainer"]["skipped_steps"], 1);
+  ASSERT_EQ(before.tensors.size(), after.tensors.size());
+  int optimizer_buffers = 0;
+  for (const auto& [name, t] : before.tensors) {
+    const Tensor<float>& u = after.tensors.at(name);
+    ASSERT_EQ(t.numel(), u.numel()) << name;
+    for (int64_t i = 0; i < t.numel(); ++i) EXPECT_EQ(t[i], u[i]) << name << " [" << i << "]";
+    optimizer_buffers += name.rfind("optim.", 0) == 0;
+  }
+  EXPECT_EQ(optimizer_buffers, 2);  // Adam's two moments
+  EXPECT_EQ(after.meta["optimizer"]["step"], before.meta["optimizer"]["step"]);
+  EXPECT_EQ(after.meta["optimizer"]["lr"].get<double>(), 0.5 * before.meta["optimizer"]["lr"].get<double>());
+  EXPECT_EQ(after.meta["trainer"]["lr_scale"].get<double>(), 0.5);
+  // The step's batch was consumed: the task's position moved on.
+  EXPECT_EQ(after.meta["task"]["position"], 14);
+  // And the skip is in the metrics log.
+  std::ifstream in(dir_ / "run" / "metrics.jsonl");
+  std::string line, skipped_row;
+  while (std::getline(in, line)) {
+    if (line.find("\"skipped\"") != std::string::npos) skipped_row = line;
+  }
+  const auto row = nlohmann::json::parse(skipped_row);
+  EXPECT_EQ(row["step"], 14);
+  EXPECT_NE(row["skipped"].get<std::string>().find("head.weight"), std::string::npos);
+}
+
+// The lowered lr stays lowered on top of the schedule for the rest of the run.
+TEST_F(TrainerTest, SkipLowersTheScheduledLrForTheRestOfTheRun) {
+  RegressionTask plain;
+  Trainer(options("plain", 40), plain).run();
+  RegressionTask skipping;
+  skipping.nan_at_ = 12;
+  skipping.inf_grad_from_ = skipping.inf_grad_to_ = 23;
+  TrainerOptions o = options("skip", 40);
+  o.non_finite = NonFinitePolicy::Skip;
+  o.non_finite_lr_factor = 0.25;
+  EXPECT_EQ(Trainer(o, skipping).run().skipped_steps, 2);
+  auto lrs = [](const fs::path& file) {
+    std::map<int64_t, double> lr;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.contains("train_loss")) lr[j["step"].get<int64_t>()] = j["lr"].get<double>();
+    }
+    return lr;
+  };
+  const auto a = lrs(dir_ / "plain" / "metrics.jsonl");
+  const auto b = lrs(dir_ / "skip" / "metrics.jsonl");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [step, lr] : a) {
+    const double factor = step < 12 ? 1.0 : step < 23 ? 0.25 : 0.0625;
+    EXPECT_EQ(b.at(step), lr * factor) << "step " << step;  // powers of two: exact
+  }
+}
+
+TEST_F(TrainerTest, ConsecutiveSkipsAreBounded) {
+  RegressionTask task;
+  task.inf_grad_from_ = 20;
+  task.inf_grad_to_ = 1000;
+  TrainerOptions o = options("run", 40);
+  o.non_finite = NonFinitePolicy::Skip;
+  o.max_consecutive_skips = 3;
+  try {
+    Trainer(o, task).run();
+    FAIL() << "endless non-finite steps must stop training";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const char* part : {"step 23", "4 non-finite steps in a row", "more than the 3",
+                             "last.ckpt at step 20, is intact"}) {
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  }
+  // The checkpoint of step 20 (itself skipped) holds the weights of step 19, and the count.
+  const Checkpoint c = Checkpoint::load((dir_ / "run" / "last.ckpt").string());
+  EXPECT_EQ(c.meta["trainer"]["step"], 20);
+  EXPECT_EQ(c.meta["trainer"]["consecutive_skips"], 1);
+  EXPECT_EQ(c.meta["trainer"]["lr_scale"].get<double>(), 0.5);
+}
+
+// Skips and the lowered lr are part of the checkpoint: resuming after them reproduces the
+// uninterrupted run bit for bit.
+TEST_F(TrainerTest, ResumeAfterSkipsIsBitExact) {
+  TrainerOptions o = options("straight", 40);
+  o.non_finite = NonFinitePolicy::Skip;
+  RegressionTask straight;
+  straight.inf_grad_from_ = 14;
+  straight.inf_grad_to_ = 15;
+  Trainer(o, straight).run();
+
+  o.run_dir = (dir_ / "split").string();
+  o.max_steps = 20;
+  RegressionTask first;
+  first.inf_grad_from_ = 14;
+  first.inf_grad_to_ = 15;
+  Trainer(o, first).run();
+  o.max_steps = 40;
+  o.resume = true;
+  RegressionTask second(/*seed=*/41);
+  second.inf_grad_from_ = 14;  // already behind the checkpoint's position
+  second.inf_grad_to_ = 15;
+  Trainer(o, second).run();
+  const auto a = straight.parameters().values();
+  const auto b = second.parameters().values();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "parameter " << i;
+  EXPECT_EQ(metric_rows(dir_ / "straight" / "metrics.jsonl"), metric_rows(dir_ / "split" / "metrics.jsonl"));
+}
+
+// Weights that turned NaN without the loss or gradients showing it are never saved: the
+// checkpoint is refused, naming the step and the parameter, and the previous file stays.
+TEST_F(TrainerTest, CheckpointWithNaNWeightsIsNeverWritten) {
+  RegressionTask task;
+  task.poison_weights_at_ = 10;  // after step 10's update, just before its checkpoint
+  TrainerOptions o = options("run", 20);
+  o.eval_every = 0;  // validation of NaN weights would fail first
+  o.checkpoint_every = 5;
+  const fs::path last = dir_ / "run" / "last.ckpt";
+  std::string at_step_5;
+  Trainer trainer(o, task);
+  trainer.on_step = [&](int64_t step, const StepResult&) {
+    if (step == 6) at_step_5 = file_bytes(last);
+  };
+  try {
+    trainer.run();
+    FAIL() << "NaN weights must not be checkpointed";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const char* part : {"step 10", "refusing to write checkpoint", "head.weight", "non-finite",
+                             "previous 'last.ckpt' is untouched"}) {
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  }
+  ASSERT_FALSE(at_step_5.empty());
+  EXPECT_EQ(file_bytes(last), at_step_5);
+  EXPECT_EQ(Checkpoint::load(last.string()).meta["trainer"]["step"], 5);
+}
+
+TEST_F(TrainerTest, ErrorInsideAStepNamesTheStep) {
+  class Failing : public RegressionTask {
+   public:
+    StepResult train_step(Rng& rng) override {
+      if (++calls_ == 3) fail("batch 3 is broken");
+      return RegressionTask::train_step(rng);
+    }
+    int calls_ = 0;
+  } task;
+  try {
+    Trainer(options("run", 10), task).run();
+    FAIL() << "the task's error must come through";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("step 3: batch 3 is broken"), std::string::npos) << what;
+    EXPECT_NE(what.find("no checkpoint was written yet"), std::string::npos) << what;
+  }
 }
 
 }  // namespace

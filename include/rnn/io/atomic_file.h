@@ -14,4 +14,9 @@ namespace rnn {
 void write_file_atomic(const std::string& path, std::span<const unsigned char> bytes);
 void write_file_atomic(const std::string& path, std::string_view text);
 
+// A process killed inside write_file_atomic leaves its temporary file behind, named
+// "<target>.tmp.<pid>.<n>" (never mistaken for the target). Removes those in `folder` whose
+// process is no longer running, and returns how many; a writer still running is left alone.
+int remove_stale_temporaries(const std::string& folder);
+
 }  // namespace rnn

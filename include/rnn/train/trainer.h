@@ -89,7 +89,15 @@ struct TrainerOptions {
   bool resume = false;              // continue from run_dir/last.ckpt
   ProgressStyle progress = ProgressStyle::Auto;
   int64_t log_every = 0;            // progress line / metrics row every N steps; 0 = about 100 per run
+  // A step whose loss or gradient holds NaN or Inf. Stop: training ends with an rnn::Error
+  // naming the step and what was not finite (the last checkpoint is left as it was). Skip:
+  // the step changes neither the weights nor the optimizer state (its batch is consumed and
+  // the lr schedule advances), the lr is multiplied by non_finite_lr_factor for the rest of
+  // the run (on top of the schedule), and training goes on; more than max_consecutive_skips
+  // such steps in a row stop it as Stop does.
   NonFinitePolicy non_finite = NonFinitePolicy::Stop;
+  double non_finite_lr_factor = 0.5;
+  int64_t max_consecutive_skips = 5;
   std::string unit_name = "tok";    // shown in the progress display ("tok/s")
   // Gradient diagnostics on step 1 and every N steps (0 = off, nothing is computed): one row
   // per diagnosed step in run_dir/diagnostics.jsonl with the total gradient norm before and
@@ -108,6 +116,7 @@ struct TrainSummary {
   double seconds = 0.0;
   bool stopped_early = false;
   bool interrupted = false;         // Ctrl-C (SIGINT) or SIGTERM: a checkpoint was written
+  int64_t skipped_steps = 0;        // non-finite steps skipped (NonFinitePolicy::Skip), whole run
   std::string best_checkpoint;      // run_dir/best.ckpt
   std::string last_checkpoint;      // run_dir/last.ckpt
   nlohmann::json to_json() const;
@@ -121,7 +130,10 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   // Runs to max_steps, the time budget, early stopping or Ctrl-C. Throws rnn::Error on
-  // a non-finite loss or gradient (NonFinitePolicy::Stop), naming the step.
+  // a non-finite loss or gradient (NonFinitePolicy::Stop), naming the step, and on any
+  // error inside a training step or while writing the run folder (a full disk, a
+  // read-only folder), then also naming the step; the files written before stay intact.
+  // A checkpoint is never written with a non-finite parameter (Checkpoint::save refuses).
   TrainSummary run();
 
   // Called after every optimizer step (diagnostics, custom logging). Optional.
