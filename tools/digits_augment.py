@@ -4,9 +4,12 @@
   plan     draws every random choice of the corpus from --seed and writes OUT/plan.tsv:
            split, id, voice, speed, pitch, word gap, amplitude, text, then the augmentation
            (gain dB, SNR dB, leading/trailing pad ms, telephone band 0/1, mu-law 0/1, noise
-           seed);
-  augment  reads OUT/raw/<split>/<id>.wav (espeak-ng's output) and writes
+           seed, warp factor);
+  augment  reads OUT/raw/<split>/<id>.wav (the synthesiser's output) and writes
            OUT/<split>/<id>.wav with the planned augmentation, and OUT/<split>.tsv.
+
+Each split draws from its own generator (seeded by --seed and the split's name), so a
+larger training set leaves the validation and test sets unchanged.
 """
 
 import argparse
@@ -16,25 +19,41 @@ import wave
 
 import numpy as np
 
-ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
+# "en" is British English; espeak-ng 1.51 ignores a variant after "en-gb" ("en-gb+f4" is
+# the plain voice), so the accent is named "en".
+ACCENTS = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
            "en-gb-x-gbcwmd", "en-029"]
 # Voice variants; whole variants are held out for validation and test.
-TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m7", "f1", "f3", "f5", "croak", "klatt", "klatt4",
-                  "Alex", "Andy", "edward", "john", "linda", "max", "paul", "adam", "belinda",
-                  "whisper", "iven", "grandma", "michel"]
+# Training uses every other human-sounding espeak-ng variant (robot and effect voices left out):
+# the more vocal-tract shapes seen in training, the better unseen voices are recognised.
+TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m7", "m8", "f1", "f3", "f5", "croak", "klatt",
+                  "klatt4", "klatt5", "klatt6", "Alex", "Andy", "edward", "edward2", "john",
+                  "linda", "max", "paul", "adam", "belinda", "whisper", "whisperf", "iven",
+                  "iven2", "iven3", "iven4", "grandma", "grandpa", "michel", "Alicia", "Andrea",
+                  "AnxiousAndy", "Denis", "Diogo", "Gene", "Gene2", "Henrique", "Hugo", "Jacky",
+                  "Lee", "Marco", "Mario", "Michael", "Nguyen", "Storm", "Tweaky", "anika",
+                  "announcer", "antonio", "benjamin", "boris", "caleb", "gustave", "kaukovalta",
+                  "marcelo", "miguel", "norbert", "pablo", "pedro", "quincy", "rob", "robert",
+                  "sandro", "shelby", "steph", "steph2", "steph3", "travis", "victor", "zac"]
 VALID_VARIANTS = ["m5", "f2", "klatt2", "Annie"]
 TEST_VARIANTS = ["m6", "f4", "klatt3", "Mike", "aunty", "david"]
+# flite (Debian flite) voices, training only, for a --flite share of the training utterances:
+# a second, different synthesiser (diphone and statistical-parametric voices).
+FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
 def plan(args):
-    rng = random.Random(args.seed)
     rows = []
     for split, count, variants in [("train", args.train, TRAIN_VARIANTS),
                                    ("valid", args.valid, VALID_VARIANTS),
                                    ("test", args.test, TEST_VARIANTS)]:
+        rng = random.Random(f"{args.seed}/{split}")
         for i in range(count):
-            voice = rng.choice(ACCENTS) + "+" + rng.choice(variants)
+            if split == "train" and rng.random() < args.flite:
+                voice = "flite:" + rng.choice(FLITE_VOICES)
+            else:
+                voice = rng.choice(ACCENTS) + "+" + rng.choice(variants)
             digits = [rng.randrange(10) for _ in range(rng.randint(1, 7))]
             words = ["oh" if d == 0 and rng.random() < 0.5 else WORDS[d] for d in digits]
             row = [split, f"{split}_{i:05d}", voice, str(rng.randint(110, 230)),
@@ -43,7 +62,10 @@ def plan(args):
                    f"{rng.uniform(-24.0, 4.0):.2f}", f"{rng.uniform(5.0, 45.0):.2f}",
                    str(rng.randint(0, 400)), str(rng.randint(0, 400)),
                    str(int(rng.random() < 0.5)), str(int(rng.random() < 0.3)),
-                   str(rng.randrange(2**31))]
+                   str(rng.randrange(2**31)),
+                   # training only: time-scale the waveform (pitch, formants and tempo
+                   # together), a vocal-tract-length change that no espeak variant makes
+                   f"{rng.uniform(0.8, 1.2) if split == 'train' and rng.random() < 0.5 else 1.0:.3f}"]
             rows.append(row)
     with open(os.path.join(args.out, "plan.tsv"), "w") as f:
         for row in rows:
@@ -67,8 +89,11 @@ def write_wav16(path, rate, x):
         w.writeframes(pcm.tobytes())
 
 
-def augment_one(x, rate, gain_db, snr_db, pad_lead_ms, pad_trail_ms, phone, mulaw, seed):
+def augment_one(x, rate, gain_db, snr_db, pad_lead_ms, pad_trail_ms, phone, mulaw, seed, warp):
     rng = np.random.default_rng(seed)
+    if warp != 1.0:  # played back `warp` times faster: every frequency scaled by warp
+        t = np.arange(0.0, len(x) - 1, warp)
+        x = np.interp(t, np.arange(len(x)), x)
     # trim espeak's own silence a little differently each time, then pad
     x = np.concatenate([np.zeros(int(rate * pad_lead_ms / 1000)), x,
                         np.zeros(int(rate * pad_trail_ms / 1000))])
@@ -99,11 +124,11 @@ def augment(args):
     tsv = {}
     for row in rows:
         split, uid, voice, text = row[0], row[1], row[2], row[7]
-        gain, snr, lead, trail, phone, mulaw, seed = row[8:15]
+        gain, snr, lead, trail, phone, mulaw, seed, warp = row[8:16]
         os.makedirs(os.path.join(args.out, split), exist_ok=True)
         rate, x = read_wav16(os.path.join(args.out, "raw", split, uid + ".wav"))
         y = augment_one(x, rate, float(gain), float(snr), int(lead), int(trail), int(phone),
-                        int(mulaw), int(seed))
+                        int(mulaw), int(seed), float(warp))
         write_wav16(os.path.join(args.out, split, uid + ".wav"), rate, y)
         tsv.setdefault(split, []).append(f"{split}/{uid}.wav\t{text}\t{voice}")
     for split, lines in tsv.items():
@@ -116,9 +141,11 @@ def main():
     p.add_argument("step", choices=["plan", "augment"])
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--train", type=int, default=4000)
+    p.add_argument("--train", type=int, default=8000)
     p.add_argument("--valid", type=int, default=400)
     p.add_argument("--test", type=int, default=800)
+    p.add_argument("--flite", type=float, default=0.0,
+                   help="share of training utterances spoken by flite voices")
     args = p.parse_args()
     plan(args) if args.step == "plan" else augment(args)
 
