@@ -6,13 +6,17 @@
            (gain dB, SNR dB, leading/trailing pad ms, telephone band 0/1, mu-law 0/1, noise
            seed, warp factor);
   augment  reads OUT/raw/<split>/<id>.wav (the synthesiser's output) and writes
-           OUT/<split>/<id>.wav with the planned augmentation, and OUT/<split>.tsv.
+           OUT/<split>/<id>.wav with the planned augmentation, and OUT/<split>.tsv;
+  table    reads `rnn asr eval --by-speaker --json` results (--eval, one file or more) and
+           prints a Markdown table of WER, CER and string accuracy per voice variant (the
+           part after '+', summed over the accents) and per accent (docs/SPEECH.md).
 
 Each split draws from its own generator (seeded by --seed and the split's name), so a
 larger training set leaves the validation and test sets unchanged.
 """
 
 import argparse
+import json
 import os
 import random
 import wave
@@ -136,10 +140,36 @@ def augment(args):
             f.write("\n".join(lines) + "\n")
 
 
+def table(args):
+    rows = []
+    for path in args.eval:
+        r = json.load(open(path))
+        groups = {}
+        for name, c in r["speakers"].items():
+            accent, _, variant = name.partition("+")
+            for key in (("variant", variant or accent), ("accent", accent)):
+                g = groups.setdefault(key, dict(words=0, word_edits=0, chars=0, char_edits=0,
+                                                strings=0, strings_right=0))
+                for k in g:
+                    g[k] += c[k]
+        groups[("all", "all")] = {k: r[k] for k in ("words", "word_edits", "chars", "char_edits",
+                                                    "strings", "strings_right")}
+        decoding = "greedy" if r["beam"] == 1 else f"beam {r['beam']}"
+        for (kind, name), g in sorted(groups.items(), key=lambda kv: (kv[0][0] != "variant", kv[0][0] == "all", kv[0][1].lower())):
+            rows.append(f"| {decoding} | {kind} | {name} | {g['strings']} | "
+                        f"{100 * g['word_edits'] / g['words']:.2f}% | "
+                        f"{100 * g['char_edits'] / g['chars']:.2f}% | "
+                        f"{100 * g['strings_right'] / g['strings']:.2f}% |")
+    print("| decoding | group | voice | utterances | WER | CER | string accuracy |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("step", choices=["plan", "augment"])
-    p.add_argument("--out", required=True)
+    p.add_argument("step", choices=["plan", "augment", "table"])
+    p.add_argument("--out")
+    p.add_argument("--eval", nargs="+", help="table: rnn asr eval --by-speaker --json outputs")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--train", type=int, default=8000)
     p.add_argument("--valid", type=int, default=400)
@@ -147,7 +177,7 @@ def main():
     p.add_argument("--flite", type=float, default=0.0,
                    help="share of training utterances spoken by flite voices")
     args = p.parse_args()
-    plan(args) if args.step == "plan" else augment(args)
+    {"plan": plan, "augment": augment, "table": table}[args.step](args)
 
 
 if __name__ == "__main__":
