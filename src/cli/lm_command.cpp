@@ -1,8 +1,9 @@
 // `rnn lm train|eval|sample`: language modeling end to end (docs/LANGUAGE_MODELING.md).
 //
 //   rnn lm train  --text FILE [model, data, optimizer options] --run-dir DIR [--resume]
-//   rnn lm eval   --model FILE --text FILE [--split all|train|valid|test]
-//   rnn lm sample --model FILE [--prime TEXT] [--length N] [--temperature T] ...
+//   rnn lm train  --categories LIST ...   (per-category documents: a conditional model)
+//   rnn lm eval   --model FILE --text FILE | --categories LIST [--split all|train|valid|test]
+//   rnn lm sample --model FILE [--prime TEXT] [--length N] [--temperature T] [--category NAME] ...
 //
 // Every command prints its results on stdout (one JSON object with --json) and progress
 // on stderr; exit 0 on success, 2 on bad usage, 1 on any other failure (one line).
@@ -22,6 +23,8 @@
 #include "rnn/core/error.h"
 #include "rnn/kernels/gemm.h"
 #include "rnn/lm/corpus.h"
+#include "rnn/lm/document_task.h"
+#include "rnn/lm/documents.h"
 #include "rnn/lm/evaluation.h"
 #include "rnn/lm/model.h"
 #include "rnn/lm/model_file.h"
@@ -74,6 +77,9 @@ std::string process_command_line() {
 
 struct TrainOptions {
   std::string text;
+  std::string categories;  // a category list instead of --text
+  int64_t segment = 4096;
+  bool unconditional = false;
   std::string level = "char";
   int64_t max_vocab = 0;
   int64_t min_count = 1;
@@ -96,6 +102,7 @@ struct TrainOptions {
   std::string schedule_json;
   int64_t warmup = 0;
   double clip = 5.0;
+  std::string on_nonfinite = "stop";
   int64_t eval_every = 200;
   int64_t val_tokens = 0;
   int64_t checkpoint_every = 500;
@@ -120,6 +127,10 @@ CellMode parse_cell(const std::string& s) {
 }
 
 void validate(const TrainOptions& o) {
+  usage_check(o.text.empty() != o.categories.empty(),
+              "give exactly one of --text FILE and --categories LIST");
+  usage_check(!o.unconditional || !o.categories.empty(), "--unconditional needs --categories");
+  non_negative(o.segment, "segment");
   usage_check(o.level == "char" || o.level == "word",
               "--level must be char or word, got '" + o.level + "'");
   non_negative(o.max_vocab, "max-vocab");
@@ -152,6 +163,54 @@ void validate(const TrainOptions& o) {
   usage_check(!o.run_dir.empty(), "--run-dir must not be empty");
 }
 
+lm::LmConfig model_config(const TrainOptions& o, int64_t vocab_size, int64_t categories) {
+  lm::LmConfig config;
+  config.vocab_size = vocab_size;
+  config.embed_size = o.embed;
+  config.rnn.mode = parse_cell(o.cell);
+  config.rnn.hidden_size = o.hidden;
+  config.rnn.num_layers = o.layers;
+  config.rnn.proj_size = o.proj;
+  config.rnn.dropout = o.layers > 1 ? o.dropout : 0.0;
+  config.tie_weights = o.tie;
+  config.dropout = o.dropout;
+  config.num_categories = categories;
+  try {
+    config.finalize();
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  return config;
+}
+
+// The run folder's command.json (command_resume.json for a resumed run).
+void write_command_json(const TrainOptions& o, const TrainerOptions& topts,
+                        const lm::LmConfig& config, const std::string& command_line) {
+  std::error_code ec;
+  std::filesystem::create_directories(o.run_dir, ec);
+  check(!ec, "cannot create run folder '", o.run_dir, "': ", ec.message());
+  const std::string name = o.resume ? "command_resume.json" : "command.json";
+  nlohmann::json j{{"command", command_line},
+                   {"model", config.to_json()},
+                   {"batch", o.batch},
+                   {"seq_len", o.seq_len},
+                   {"optimizer", topts.optimizer},
+                   {"optimizer_options", topts.optimizer_options},
+                   {"schedule", topts.schedule},
+                   {"schedule_options", topts.schedule_options},
+                   {"warmup_steps", topts.warmup_steps},
+                   {"clip", o.clip},
+                   {"seed", o.seed}};
+  if (o.categories.empty()) {
+    j["text"] = o.text;
+  } else {
+    j["categories"] = o.categories;
+    j["segment"] = o.segment;
+    j["unconditional"] = o.unconditional;
+  }
+  std::ofstream(std::filesystem::path(o.run_dir) / name) << j.dump(2) << "\n";
+}
+
 TrainerOptions trainer_options(const TrainOptions& o) {
   TrainerOptions t;
   t.max_steps = o.steps;
@@ -160,6 +219,9 @@ TrainerOptions trainer_options(const TrainOptions& o) {
   t.checkpoint_every = o.checkpoint_every;
   t.patience = o.patience;
   t.clip_norm = o.clip;
+  usage_check(o.on_nonfinite == "stop" || o.on_nonfinite == "skip",
+              "--on-nonfinite must be stop or skip, got '" + o.on_nonfinite + "'");
+  t.non_finite = o.on_nonfinite == "skip" ? NonFinitePolicy::Skip : NonFinitePolicy::Stop;
   t.optimizer = o.optimizer;
   t.optimizer_options = {{"lr", o.lr}};
   if (o.weight_decay > 0) t.optimizer_options["weight_decay"] = o.weight_decay;
@@ -191,8 +253,11 @@ TrainerOptions trainer_options(const TrainOptions& o) {
   return t;
 }
 
+void run_train_documents(const TrainOptions& o, const std::string& command_line);
+
 void run_train(const TrainOptions& o, const std::string& command_line) {
   validate(o);
+  if (!o.categories.empty()) return run_train_documents(o, command_line);
   set_threads(o.threads);
   TrainerOptions topts = trainer_options(o);
 
@@ -202,22 +267,7 @@ void run_train(const TrainOptions& o, const std::string& command_line) {
   vopts.max_size = o.max_vocab;
   vopts.min_count = o.min_count;
   const lm::Corpus corpus = lm::make_corpus(text, vopts, o.text);
-
-  lm::LmConfig config;
-  config.vocab_size = corpus.vocab.size();
-  config.embed_size = o.embed;
-  config.rnn.mode = parse_cell(o.cell);
-  config.rnn.hidden_size = o.hidden;
-  config.rnn.num_layers = o.layers;
-  config.rnn.proj_size = o.proj;
-  config.rnn.dropout = o.layers > 1 ? o.dropout : 0.0;
-  config.tie_weights = o.tie;
-  config.dropout = o.dropout;
-  try {
-    config.finalize();
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
+  lm::LmConfig config = model_config(o, corpus.vocab.size(), 0);
   Rng init_rng(o.seed);
   lm::LanguageModel<float> model(config, init_rng);
   lm::LmTaskOptions task_options;
@@ -233,27 +283,7 @@ void run_train(const TrainOptions& o, const std::string& command_line) {
             << task.streams().stream_length() << ", " << task.streams().windows()
             << " windows of " << o.seq_len << " per pass\n";
 
-  std::error_code ec;
-  std::filesystem::create_directories(o.run_dir, ec);
-  check(!ec, "cannot create run folder '", o.run_dir, "': ", ec.message());
-  {
-    const std::string name = o.resume ? "command_resume.json" : "command.json";
-    std::ofstream out(std::filesystem::path(o.run_dir) / name);
-    out << nlohmann::json{{"command", command_line},
-                          {"model", config.to_json()},
-                          {"text", o.text},
-                          {"batch", o.batch},
-                          {"seq_len", o.seq_len},
-                          {"optimizer", topts.optimizer},
-                          {"optimizer_options", topts.optimizer_options},
-                          {"schedule", topts.schedule},
-                          {"schedule_options", topts.schedule_options},
-                          {"warmup_steps", topts.warmup_steps},
-                          {"clip", o.clip},
-                          {"seed", o.seed}}
-               .dump(2)
-        << "\n";
-  }
+  write_command_json(o, topts, config, command_line);
 
   Trainer trainer(topts, task);
   const TrainSummary summary = trainer.run();
@@ -312,11 +342,136 @@ void run_train(const TrainOptions& o, const std::string& command_line) {
   if (o.json) std::cout << result.dump() << "\n";
 }
 
+// ---- per-category documents ---------------------------------------------------------------
+
+// "  name: loss ..." lines, one per category that has scored tokens.
+std::string category_lines(const lm::DocumentEvaluation& e, const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t c = 0; c < e.categories.size(); ++c)
+    if (e.categories[c].tokens > 0) out += eval_line("  " + names[c], e.categories[c]) + "\n";
+  return out;
+}
+
+nlohmann::json document_json(const lm::DocumentEvaluation& e, const std::vector<std::string>& names) {
+  nlohmann::json j = e.all.to_json();
+  j["categories"] = nlohmann::json::object();
+  for (size_t c = 0; c < e.categories.size(); ++c)
+    if (e.categories[c].tokens > 0) j["categories"][names[c]] = e.categories[c].to_json();
+  return j;
+}
+
+void run_train_documents(const TrainOptions& o, const std::string& command_line) {
+  validate(o);
+  set_threads(o.threads);
+  TrainerOptions topts = trainer_options(o);
+  text::VocabularyOptions vopts;
+  vopts.level = text::token_level_from_string(o.level);
+  vopts.max_size = o.max_vocab;
+  vopts.min_count = o.min_count;
+  const lm::DocumentCorpus corpus =
+      lm::make_document_corpus(lm::read_labeled_texts(o.categories), vopts);
+  const auto C = static_cast<int64_t>(corpus.categories.size());
+  const lm::LmConfig config = model_config(o, corpus.vocab.size(), o.unconditional ? 0 : C);
+  Rng init_rng(o.seed);
+  lm::LanguageModel<float> model(config, init_rng);
+  lm::DocumentTaskOptions task_options;
+  task_options.batch = o.batch;
+  task_options.seq_len = o.seq_len;
+  task_options.segment = o.segment;
+  task_options.valid_max_tokens = o.val_tokens;
+  lm::DocumentLmTask task(model, corpus, task_options);
+  int64_t train = 0, valid = 0, test = 0;
+  for (size_t d = 0; d < corpus.documents.size(); ++d) {
+    train += static_cast<int64_t>(corpus.train[d].ids.size());
+    valid += static_cast<int64_t>(corpus.valid[d].ids.size());
+    test += static_cast<int64_t>(corpus.test[d].ids.size());
+  }
+  std::cerr << "lm: " << o.categories << ": " << corpus.documents.size() << " documents in " << C
+            << " categories; " << train << " training, " << valid << " validation, " << test
+            << " test tokens; vocabulary " << corpus.vocab.size() << " (" << o.level << "); "
+            << model.parameters().numel() << " parameters ("
+            << (o.unconditional ? "unconditional" : "conditional") << "); " << o.batch
+            << " streams, " << task.streams().segments().size() << " segments of up to "
+            << (o.segment > 0 ? std::to_string(o.segment) : std::string("a whole document"))
+            << ", " << task.streams().windows() << " windows of " << o.seq_len << " per pass\n";
+  write_command_json(o, topts, config, command_line);
+
+  Trainer trainer(topts, task);
+  const TrainSummary summary = trainer.run();
+  const double tokens_per_s =
+      task.train_seconds() > 0 ? static_cast<double>(task.train_tokens()) / task.train_seconds() : 0;
+  nlohmann::json result = summary.to_json();
+  result["tokens_per_s"] = tokens_per_s;
+  result["vocab_size"] = corpus.vocab.size();
+  result["parameters"] = model.parameters().numel();
+  result["run_dir"] = o.run_dir;
+  result["conditional"] = !o.unconditional;
+  result["categories"] = corpus.categories;
+  if (!summary.best_checkpoint.empty()) {
+    Checkpoint::load(summary.best_checkpoint).get_parameters(model.parameters());
+  }
+  if (summary.interrupted) {
+    if (o.json) {
+      std::cout << result.dump() << "\n";
+    } else {
+      std::cout << "interrupted at step " << summary.steps
+                << "; resume with --resume (checkpoint " << summary.last_checkpoint << ")\n";
+    }
+    return;
+  }
+  lm::EvaluateOptions eo;
+  eo.batch = o.batch;
+  eo.seq_len = o.seq_len;
+  eo.segment = o.segment;
+  const lm::DocumentEvaluation v = lm::evaluate_documents(model, corpus.valid, C, eo);
+  result["valid"] = document_json(v, corpus.categories);
+  std::string lines = eval_line("validation", v.all) + "\n" + category_lines(v, corpus.categories);
+  if (!o.skip_test) {
+    const lm::DocumentEvaluation t = lm::evaluate_documents(model, corpus.test, C, eo);
+    result["test"] = document_json(t, corpus.categories);
+    lines += eval_line("test", t.all) + "\n" + category_lines(t, corpus.categories);
+  }
+  const std::string model_path = (std::filesystem::path(o.run_dir) / "model.safetensors").string();
+  lm::save_lm_model(model_path, model, corpus.vocab,
+                    {{"categories_list", o.categories},
+                     {"segment", o.segment},
+                     {"steps", summary.steps},
+                     {"best_step", summary.best_step},
+                     {"valid", result["valid"]}},
+                    corpus.categories);
+  result["model"] = model_path;
+  if (o.sample_len > 0) {  // one sample per category (the first 4 only, to stay short)
+    nlohmann::json samples = nlohmann::json::object();
+    std::string printed;
+    for (int64_t c = 0; c < C && c < 4 && !o.unconditional; ++c) {
+      lm::GenerateOptions g;
+      g.length = o.sample_len;
+      g.seed = o.seed;
+      g.category = c;
+      g.sampling.temperature = o.temperature;
+      const std::string text = lm::generate(model, corpus.vocab, g).text;
+      samples[corpus.categories[static_cast<size_t>(c)]] = text;
+      printed += "sample (" + corpus.categories[static_cast<size_t>(c)] + "):\n" + text + "\n";
+    }
+    result["samples"] = samples;
+    lines += printed;
+  }
+  if (o.json) {
+    std::cout << result.dump() << "\n";
+  } else {
+    std::cout << lines << "steps " << summary.steps << ", " << fmt("%.0f", tokens_per_s)
+              << " tokens/s (training), " << fmt("%.1f", summary.seconds) << " s; model "
+              << model_path << "\n";
+  }
+}
+
 // ---- eval ---------------------------------------------------------------------------------
 
 struct EvalOptions {
   std::string model;
   std::string text;
+  std::string categories;
+  int64_t segment = 4096;
   std::string split = "all";
   int64_t batch = 16;
   int64_t seq_len = 128;
@@ -325,14 +480,63 @@ struct EvalOptions {
   bool json = false;
 };
 
+void run_eval_documents(const EvalOptions& o, const lm::LoadedLm& loaded) {
+  const std::vector<lm::LabeledText> docs = lm::read_labeled_texts(o.categories);
+  // The model's category names fix the ids; an unconditional model without names takes
+  // the list's own.
+  const std::vector<std::string> names =
+      loaded.categories.empty() ? lm::category_names(docs) : loaded.categories;
+  const lm::DocumentCorpus corpus = lm::map_document_corpus(docs, loaded.vocab, names);
+  std::vector<lm::DocumentPart> parts;
+  for (size_t d = 0; d < corpus.documents.size(); ++d) {
+    // "all": a document as one part (its three parts joined back).
+    if (o.split == "all") {
+      lm::DocumentPart p = corpus.train[d];
+      for (const lm::DocumentPart* q : {&corpus.valid[d], &corpus.test[d]}) {
+        p.ids.insert(p.ids.end(), q->ids.begin(), q->ids.end());
+        p.unknown += q->unknown;
+        p.characters += q->characters;
+      }
+      parts.push_back(std::move(p));
+    } else {
+      parts.push_back(o.split == "train" ? corpus.train[d]
+                      : o.split == "valid" ? corpus.valid[d]
+                                           : corpus.test[d]);
+    }
+  }
+  lm::EvaluateOptions eo;
+  eo.batch = o.batch;
+  eo.seq_len = o.seq_len;
+  eo.max_tokens = o.max_tokens;
+  eo.segment = o.segment;
+  const lm::DocumentEvaluation r =
+      lm::evaluate_documents(*loaded.model, parts, static_cast<int64_t>(names.size()), eo);
+  if (o.json) {
+    nlohmann::json j = document_json(r, names);
+    j["model"] = o.model;
+    j["categories_list"] = o.categories;
+    j["split"] = o.split;
+    j["segment"] = o.segment;
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << eval_line(o.categories + (o.split == "all" ? "" : " (" + o.split + ")"), r.all)
+              << "\n"
+              << category_lines(r, names);
+  }
+}
+
 void run_eval(const EvalOptions& o) {
   usage_check(o.split == "all" || o.split == "train" || o.split == "valid" || o.split == "test",
               "--split must be all, train, valid or test, got '" + o.split + "'");
+  usage_check(o.text.empty() != o.categories.empty(),
+              "give exactly one of --text FILE and --categories LIST");
   positive(o.batch, "batch");
   positive(o.seq_len, "seq-len");
   non_negative(o.max_tokens, "max-tokens");
+  non_negative(o.segment, "segment");
   set_threads(o.threads);
   const lm::LoadedLm loaded = lm::load_lm(o.model);
+  if (!o.categories.empty()) return run_eval_documents(o, loaded);
   const std::u32string text = text::read_text_file(o.text);
   const text::TokenStream stream = text::tokenize(text, loaded.vocab.level());
   size_t begin = 0, end = stream.ids.size();
@@ -377,7 +581,7 @@ struct SampleOptions {
   double top_p = 1.0;
   bool greedy = false;
   uint64_t seed = 1;
-  int64_t category = -1;
+  std::string category;
   int threads = 0;
   bool json = false;
 };
@@ -399,18 +603,23 @@ void run_sample(const SampleOptions& o) {
   g.prime = o.prime;
   g.length = o.length;
   g.seed = o.seed;
-  g.category = o.category;
   g.sampling.temperature = o.temperature;
   g.sampling.top_k = o.top_k;
   g.sampling.top_p = o.top_p;
   g.sampling.greedy = o.greedy;
   const bool conditional = loaded.model->config().num_categories > 0;
-  if (conditional)
-    usage_check(o.category >= 0 && o.category < loaded.model->config().num_categories,
-                concat("--category must be in [0, ", loaded.model->config().num_categories,
-                       ") for this conditional model, got ", o.category));
-  else
-    usage_check(o.category < 0, "--category is only for conditional models");
+  if (conditional) {
+    usage_check(!o.category.empty(),
+                concat("this model is conditional: give --category NAME (one of its ",
+                       loaded.categories.size(), " categories)"));
+    try {
+      g.category = lm::category_id(loaded, o.category);
+    } catch (const Error& e) {
+      throw UsageError(concat("--category: ", e.what()));
+    }
+  } else {
+    usage_check(o.category.empty(), "--category is only for conditional models");
+  }
   if (o.json) {
     const lm::Generated out = lm::generate(*loaded.model, loaded.vocab, g);
     std::cout << nlohmann::json{{"prime", o.prime},
@@ -418,6 +627,7 @@ void run_sample(const SampleOptions& o) {
                                 {"tokens", out.ids.size()},
                                 {"prime_tokens", out.prime_tokens},
                                 {"prime_unknown", out.prime_unknown},
+                                {"category", o.category},
                                 {"seed", o.seed}}
                      .dump()
               << "\n";
@@ -444,7 +654,18 @@ void add_lm_command(CLI::App& app) {
       "Train a language model on a UTF-8 text file (last 5% test, 5% before it validation), "
       "with checkpoints, metrics.jsonl and curves.svg in --run-dir; prints validation and test "
       "scores");
-  train->add_option("--text", t->text, "UTF-8 text file")->required();
+  train->add_option("--text", t->text, "UTF-8 text file");
+  train->add_option("--categories", t->categories,
+                    "Instead of --text: a category list, lines 'category<TAB>path' (paths relative "
+                    "to the list); each document split 90/5/5 within itself; trains a "
+                    "conditional model (initial state from the category)");
+  train->add_option("--segment", t->segment,
+                    "With --categories: tokens per segment, each started from the category state "
+                    "(0 = whole documents)")
+      ->capture_default_str();
+  train->add_flag("--unconditional", t->unconditional,
+                  "With --categories: train the same model without categories on the same "
+                  "streams (state starts at zero): the baseline");
   train->add_option("--level", t->level, "Tokens: char (code points) or word")->capture_default_str();
   train->add_option("--max-vocab", t->max_vocab,
                     "Vocabulary size limit, <unk> included (0 = no limit)")->capture_default_str();
@@ -475,6 +696,10 @@ void add_lm_command(CLI::App& app) {
                     "Schedule options as JSON, e.g. '{\"step_size\": 1000, \"gamma\": 0.5}'");
   train->add_option("--warmup", t->warmup, "Linear warm-up steps")->capture_default_str();
   train->add_option("--clip", t->clip, "Gradient norm clipping (0 = off)")->capture_default_str();
+  train->add_option("--on-nonfinite", t->on_nonfinite,
+                    "A NaN/Inf loss or gradient: stop, or skip the step and halve the lr "
+                    "(a 6th in a row stops)")
+      ->capture_default_str();
   train->add_option("--eval-every", t->eval_every, "Validation every N steps (0 = at the end)")
       ->capture_default_str();
   train->add_option("--val-tokens", t->val_tokens,
@@ -502,7 +727,13 @@ void add_lm_command(CLI::App& app) {
       "eval", "Score a model on a text file: loss, perplexity, bits per character");
   eval->add_option("--model", e->model, "Checkpoint (.ckpt) or exported model (.safetensors)")
       ->required();
-  eval->add_option("--text", e->text, "UTF-8 text file")->required();
+  eval->add_option("--text", e->text, "UTF-8 text file");
+  eval->add_option("--categories", e->categories,
+                   "Instead of --text: a category list (per-category scores)");
+  eval->add_option("--segment", e->segment,
+                   "With --categories: tokens per segment started from the category state "
+                   "(use the training value)")
+      ->capture_default_str();
   eval->add_option("--split", e->split,
                    "Part of the text: all, or train / valid / test of the training split")
       ->capture_default_str();
@@ -528,8 +759,8 @@ void add_lm_command(CLI::App& app) {
       ->capture_default_str();
   sample->add_flag("--greedy", s->greedy, "Always take the most likely token");
   sample->add_option("--seed", s->seed, "Random seed")->capture_default_str();
-  sample->add_option("--category", s->category, "Category of a conditional model")
-      ->capture_default_str();
+  sample->add_option("--category", s->category,
+                     "Category (its name) whose state starts the text (conditional models)");
   sample->add_option("--threads", s->threads, "Threads (0 = all cores)")->capture_default_str();
   sample->add_flag("--json", s->json, "Print one JSON object (no streaming)");
   sample->callback([s] { run_sample(*s); });

@@ -156,22 +156,33 @@ Tensor<T> LanguageModel<T>::forward(const Tensor<int64_t>& ids, RecurrentState<T
   input.x = std::move(x);
   Tensor<T> initial;
   if (!categories.empty()) {
+    // Rows with a category start from tanh(W[:, c] + b); rows marked kCarry keep the given
+    // state (zeros when none is given): a batch of streams where some start a new document.
     check(c.num_categories > 0, "language model: categories given to an unconditional model");
     check(static_cast<int64_t>(categories.size()) == batch, "language model: ", categories.size(),
           " categories for a batch of ", batch);
-    check(state.h.empty() && state.c.empty(),
-          "language model: give either categories or a carried state, not both");
     const int64_t L = c.rnn.num_layers, hout = c.rnn.output_hidden(), H = c.rnn.hidden_size,
                   C = c.num_categories;
+    const bool lstm = c.rnn.mode == CellMode::LSTM;
+    if (!state.h.empty()) {
+      check_shape(state.h, {L, batch, hout}, "language model: carried state h");
+      input.h0 = state.h;
+      if (lstm) {
+        check_shape(state.c, {L, batch, H}, "language model: carried state c");
+        input.c0 = state.c;
+      }
+    } else {
+      input.h0 = Tensor<T>({L, batch, hout});
+      if (lstm) input.c0 = Tensor<T>({L, batch, H});
+    }
     const T* w = store_.value(cond_weight_);
     const T* bias = store_.value(cond_bias_);
     initial = Tensor<T>({batch, state_size_});
-    input.h0 = Tensor<T>({L, batch, hout});
-    if (c.rnn.mode == CellMode::LSTM) input.c0 = Tensor<T>({L, batch, H});
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t cat = categories[static_cast<size_t>(b)];
-      check(cat >= 0 && cat < C, "language model: category ", cat, " of row ", b,
-            " out of range [0, ", C, ")");
+      check(cat == kCarry || (cat >= 0 && cat < C), "language model: category ", cat, " of row ",
+            b, " out of range [0, ", C, ") (", kCarry, " carries the state)");
+      if (cat == kCarry) continue;
       for (int64_t k = 0; k < state_size_; ++k) {
         const T s = std::tanh(w[k * C + cat] + bias[k]);
         initial[b * state_size_ + k] = s;
@@ -188,6 +199,7 @@ Tensor<T> LanguageModel<T>::forward(const Tensor<int64_t>& ids, RecurrentState<T
     input.h0 = state.h;
     input.c0 = state.c;
   }
+  const bool carried = !state.h.empty();
 
   RecurrentCachePtr<T>* rnn_cache = cache ? &cache->rnn : nullptr;
   RecurrentOutput<T> out = rnn_->forward(input, mode, rng, rnn_cache);
@@ -204,6 +216,7 @@ Tensor<T> LanguageModel<T>::forward(const Tensor<int64_t>& ids, RecurrentState<T
     cache->output_mask = std::move(output_mask);
     cache->categories.assign(categories.begin(), categories.end());
     cache->initial = std::move(initial);
+    cache->carried = carried;
   }
   return logits;
 }
@@ -243,27 +256,31 @@ RecurrentState<T> LanguageModel<T>::backward(const LmCache<T>& cache, const Tens
   RecurrentState<T> dstate0;
   if (!cache.categories.empty()) {
     // s = tanh(W[:, cat] + b): dpre = ds * (1 - s^2); dW[:, cat] += dpre; db += dpre.
+    // Rows that started from their category do not depend on the given state: their
+    // entries of dh0/dc0 are zero.
     const int64_t L = c.rnn.num_layers, H = c.rnn.hidden_size, C = c.num_categories;
     T* dw = store_.grad(cond_weight_);
     T* dbias = store_.grad(cond_bias_);
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t cat = cache.categories[static_cast<size_t>(b)];
+      if (cat == kCarry) continue;
       for (int64_t k = 0; k < state_size_; ++k) {
-        T ds;
+        T* ds;
         if (k < L * hout) {
           const int64_t l = k / hout, j = k % hout;
-          ds = gin.dh0[(l * batch + b) * hout + j];
+          ds = &gin.dh0[(l * batch + b) * hout + j];
         } else {
           const int64_t kk = k - L * hout, l = kk / H, j = kk % H;
-          ds = gin.dc0[(l * batch + b) * H + j];
+          ds = &gin.dc0[(l * batch + b) * H + j];
         }
         const T s = cache.initial[b * state_size_ + k];
-        const T dpre = ds * (T(1) - s * s);
+        const T dpre = *ds * (T(1) - s * s);
         dw[k * C + cat] += dpre;
         dbias[k] += dpre;
+        *ds = T(0);
       }
     }
-    return dstate0;
+    if (!cache.carried) return dstate0;
   }
   dstate0.h = std::move(gin.dh0);
   dstate0.c = std::move(gin.dc0);
@@ -284,6 +301,7 @@ WindowLoss LanguageModel<T>::window_loss(const Tensor<int64_t>& ids, const Tenso
   flat.reshape({n});
   CrossEntropyOptions<T> ce;
   ce.reduction = Reduction::Sum;
+  ce.ignore_index = kIgnoreTarget;
   LossUpstream<T> upstream;
   upstream.want_grad = backward;
   upstream.scale = static_cast<T>(grad_scale);
@@ -292,7 +310,9 @@ WindowLoss LanguageModel<T>::window_loss(const Tensor<int64_t>& ids, const Tenso
     loss.grad.reshape({ids.dim(0), ids.dim(1), V});
     this->backward(cache, loss.grad);
   }
-  return {static_cast<double>(loss.loss), n};
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += flat[i] != kIgnoreTarget;
+  return {static_cast<double>(loss.loss), count};
 }
 
 template class LanguageModel<float>;

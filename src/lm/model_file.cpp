@@ -10,17 +10,23 @@
 namespace rnn::lm {
 
 void save_lm_model(const std::string& path, const LanguageModel<float>& model,
-                   const text::Vocabulary& vocab, const nlohmann::json& info) {
+                   const text::Vocabulary& vocab, const nlohmann::json& info,
+                   const std::vector<std::string>& categories) {
   check(vocab.size() == model.config().vocab_size, "save_lm_model: the vocabulary has ",
         vocab.size(), " tokens, the model ", model.config().vocab_size);
+  const int64_t C = model.config().num_categories;
+  check(C == 0 || categories.empty() || static_cast<int64_t>(categories.size()) == C,
+        "save_lm_model: ", categories.size(), " category names for a model with ", C,
+        " categories");
   SafetensorsFile file;
   const Parameters<float>& store = model.parameters();
   for (const ParamInfo& p : store.infos()) file.put(p.name, store.get(p.name));
-  file.metadata["rnn_lm"] = nlohmann::json{{"format", 1},
-                                           {"config", model.config().to_json()},
-                                           {"vocab", vocab.to_json()},
-                                           {"info", info}}
-                                .dump();
+  nlohmann::json meta{{"format", 1},
+                      {"config", model.config().to_json()},
+                      {"vocab", vocab.to_json()},
+                      {"info", info}};
+  if (!categories.empty()) meta["categories"] = categories;
+  file.metadata["rnn_lm"] = meta.dump();
   write_safetensors(path, file);
 }
 
@@ -42,7 +48,42 @@ LoadedLm build(const std::string& path, const nlohmann::json& config_json,
   return out;
 }
 
+// Category names from the stored JSON (absent: "0", "1", ... for a conditional model).
+std::vector<std::string> read_categories(const std::string& path, const nlohmann::json& owner,
+                                         int64_t num_categories) {
+  std::vector<std::string> names;
+  if (owner.contains("categories")) {
+    const nlohmann::json& j = owner["categories"];
+    check(j.is_array(), path, ": the category names are not a JSON array");
+    for (const auto& n : j) {
+      check(n.is_string() && !n.get<std::string>().empty(), path,
+            ": a category name is not a non-empty string");
+      names.push_back(n.get<std::string>());
+    }
+    check(num_categories == 0 || static_cast<int64_t>(names.size()) == num_categories, path, ": ",
+          names.size(), " category names for a model with ", num_categories, " categories");
+  } else {
+    for (int64_t c = 0; c < num_categories; ++c) names.push_back(std::to_string(c));
+  }
+  return names;
+}
+
 }  // namespace
+
+int64_t category_id(const LoadedLm& loaded, const std::string& name) {
+  for (size_t c = 0; c < loaded.categories.size(); ++c)
+    if (loaded.categories[c] == name) return static_cast<int64_t>(c);
+  std::string names;
+  for (size_t c = 0; c < loaded.categories.size(); ++c) {
+    if (c == 12) {
+      names += ", ...";
+      break;
+    }
+    names += (c ? ", " : "") + loaded.categories[c];
+  }
+  fail("unknown category '", name, "': the model's ", loaded.categories.size(),
+       " categories are ", names);
+}
 
 LoadedLm load_lm(const std::string& path) {
   std::error_code ec;
@@ -60,6 +101,8 @@ LoadedLm load_lm(const std::string& path) {
     } catch (const Error& e) {
       fail(path, ": ", e.what());
     }
+    out.categories =
+        read_categories(path, c.meta["task"], out.model->config().num_categories);
     out.kind = "checkpoint";
     out.info = {{"step", c.meta.contains("trainer") ? c.meta["trainer"].value("step", int64_t{0})
                                                     : int64_t{0}}};
@@ -86,6 +129,7 @@ LoadedLm load_lm(const std::string& path) {
       check(std::isfinite(t[i]), path, ": parameter '", p.name, "' has a non-finite value at ", i);
     store.set(p.name, t);
   }
+  out.categories = read_categories(path, meta, out.model->config().num_categories);
   out.kind = "model";
   out.info = meta.value("info", nlohmann::json::object());
   return out;

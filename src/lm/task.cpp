@@ -31,7 +31,8 @@ LmTask::LmTask(LanguageModel<float>& model, const text::Vocabulary& vocab, const
   check(vocab.size() == model.config().vocab_size, "language model task: the vocabulary has ",
         vocab.size(), " tokens, the model ", model.config().vocab_size);
   check(model.config().num_categories == 0,
-        "language model task: LmTask trains unconditional models (num_categories 0); a conditional model needs per-document categories");
+        "language model task: LmTask trains unconditional models (num_categories 0); a conditional "
+        "model needs per-category documents (DocumentLmTask, rnn/lm/document_task.h)");
   check(options.valid_batch >= 0 && options.valid_max_tokens >= 0,
         "language model task: validation batch and max tokens must be >= 0");
   check(valid.ids.size() >= 2, "language model task: the validation part has ",
@@ -88,11 +89,8 @@ void LmTask::save_state(Checkpoint& checkpoint) const {
   if (!s.c.empty()) checkpoint.put_task_tensor("c", s.c);
 }
 
-namespace {
-
-// "hidden_size 256 in the checkpoint, 128 now" for the first differing key.
 std::string first_difference(const nlohmann::json& saved, const nlohmann::json& now,
-                             const std::string& path = "") {
+                             const std::string& path) {
   if (saved.is_object() && now.is_object()) {
     for (const auto& [k, v] : saved.items()) {
       if (!now.contains(k)) return path + k + " only in the checkpoint";
@@ -105,8 +103,6 @@ std::string first_difference(const nlohmann::json& saved, const nlohmann::json& 
   std::string name = path.empty() ? "value" : path.substr(0, path.size() - 1);
   return name + " " + saved.dump() + " in the checkpoint, " + now.dump() + " now";
 }
-
-}  // namespace
 
 void LmTask::load_state(const Checkpoint& checkpoint) {
   check(checkpoint.meta.contains("task") && checkpoint.meta["task"].is_object(),

@@ -33,6 +33,11 @@
 
 namespace rnn::lm {
 
+// A target that is not scored (padding after a document's end in a batch of streams).
+inline constexpr int64_t kIgnoreTarget = -100;
+// In a `categories` list: this row keeps the carried state instead of starting anew.
+inline constexpr int64_t kCarry = -1;
+
 struct LmConfig {
   int64_t vocab_size = 0;     // V
   int64_t embed_size = 64;    // E; 0 = one-hot inputs (the recurrent input size is then V)
@@ -60,6 +65,7 @@ struct LmCache {
   Tensor<T> output_mask;           // dropout mask of the recurrent output
   std::vector<int64_t> categories; // [B] when the initial state came from categories
   Tensor<T> initial;               // [B,S] tanh(...) of the conditional state
+  bool carried = false;            // a state was given (rows with kCarry use it)
 };
 
 // Sum of the cross-entropy over a window and the number of predictions.
@@ -86,19 +92,23 @@ class LanguageModel {
 
   // ids [T,B] -> logits [T,B,V]. `state` (h0/c0; empty = zeros) is replaced by h_n/c_n,
   // so consecutive windows continue one long sequence. `categories` [B] (conditional
-  // models only) gives the initial state instead and needs an empty `state`. Train mode
-  // applies dropout drawn from `rng`; `cache` (optional) receives what backward needs.
+  // models only) gives the initial state of each row instead: row b starts from its
+  // category's state, or keeps row b of `state` when categories[b] == kCarry (zeros when
+  // `state` is empty). Train mode applies dropout drawn from `rng`; `cache` (optional)
+  // receives what backward needs.
   Tensor<T> forward(const Tensor<int64_t>& ids, RecurrentState<T>& state, Mode mode, Rng* rng,
                     LmCache<T>* cache, std::span<const int64_t> categories = {}) const;
 
   // dlogits [T,B,V]: accumulates every parameter gradient into the store. `dstate`
   // (optional, empty = zeros) is the gradient arriving at h_n/c_n. Returns the gradient
-  // with respect to h0/c0 (zeros-sized empty when the state came from categories).
+  // with respect to the given h0/c0: empty when no state was given, zero in the rows that
+  // started from their category.
   RecurrentState<T> backward(const LmCache<T>& cache, const Tensor<T>& dlogits,
                              const RecurrentState<T>& dstate = {}) const;
 
-  // Forward + cross-entropy against targets [T,B]; with `backward`, also the gradient of
-  // `grad_scale * sum` into the store (e.g. 1/count for the mean). The state advances.
+  // Forward + cross-entropy against targets [T,B] (kIgnoreTarget: not scored); with
+  // `backward`, also the gradient of `grad_scale * sum` into the store (e.g. 1/count for
+  // the mean). The state advances. `count` is the number of scored targets.
   WindowLoss window_loss(const Tensor<int64_t>& ids, const Tensor<int64_t>& targets,
                          RecurrentState<T>& state, Mode mode, Rng* rng, bool backward,
                          double grad_scale, std::span<const int64_t> categories = {}) const;

@@ -61,6 +61,11 @@ class LmTask final : public TrainTask {
   Tensor<int64_t> ids_, targets_;
 };
 
+// "rnn.hidden_size 256 in the checkpoint, 128 now": the first difference between two JSON
+// values (empty when equal), for refusal messages.
+std::string first_difference(const nlohmann::json& saved, const nlohmann::json& now,
+                             const std::string& path = "");
+
 // FNV-1a 64 of a token sequence (identifies the training text in checkpoints).
 uint64_t token_hash(std::span<const int64_t> ids);
 
