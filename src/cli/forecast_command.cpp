@@ -15,6 +15,7 @@
 #include "rnn/core/error.h"
 #include "rnn/forecast/baselines.h"
 #include "rnn/forecast/evaluate.h"
+#include "rnn/forecast/quantile.h"
 #include "rnn/forecast/task.h"
 #include "rnn/io/atomic_file.h"
 #include "rnn/io/safetensors.h"
@@ -103,13 +104,22 @@ LoadedModel load_model(const std::string& run) {
   } catch (const nlohmann::json::exception& e) {
     fail(m.path, ": bad forecast metadata: ", e.what());
   }
-  const ForecastModelConfig cfg = ForecastModelConfig::from_json(m.meta.at("model"));
+  ForecastModelConfig cfg;
+  try {
+    cfg = ForecastModelConfig::from_json(m.meta.at("model"));
+  } catch (const nlohmann::json::exception& e) {
+    fail(m.path, ": bad forecast metadata: ", e.what());
+  } catch (const Error& e) {
+    fail(m.path, ": ", e.what());
+  }
   Rng rng(0);
   m.store = std::make_unique<Parameters<float>>();
   m.model = std::make_unique<ForecastModel>(cfg, *m.store, rng);
   for (const auto& info : m.store->infos()) {
     check(file.has(info.name), m.path, ": missing parameter '", info.name, "'");
     const Tensor<float> t = file.get<float>(info.name);
+    check(t.shape() == info.shape, m.path, ": parameter '", info.name, "' is ", shape_str(t.shape()),
+          ", the recorded configuration needs ", shape_str(info.shape));
     check_finite<float>(t.span(), m.path + ": parameter '" + info.name + "'");
     m.store->set(info.name, t);
   }
@@ -151,6 +161,7 @@ struct TrainOptions {
   int64_t batch = 32, steps = 2000, eval_every = 100, patience = 10, checkpoint_every = 500;
   double lr = 3e-3, clip = 1.0, max_seconds = 0.0, weight_decay = 0.0;
   std::string optimizer = "adam";
+  std::string quantiles;
   uint64_t seed = 1;
   std::string run_dir = "runs/forecast";
   std::string progress = "auto";
@@ -183,6 +194,11 @@ void train(const TrainOptions& o) {
   cfg.kernel_size = o.kernel;
   cfg.n_targets = static_cast<int64_t>(spec.targets.size());
   cfg.input_size = cfg.n_targets + static_cast<int64_t>(spec.covariates.size());
+  try {
+    if (!o.quantiles.empty()) cfg.quantiles = parse_quantiles(o.quantiles);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--") + e.what());
+  }
   try {
     cfg.validate();
   } catch (const Error& e) {
@@ -233,7 +249,8 @@ void train(const TrainOptions& o) {
   meta["pipeline"] = data.pipeline.to_json();
   meta["model"] = cfg.to_json();
   meta["season"] = o.season;
-  meta["training"] = {{"loss", o.loss}, {"huber_delta", o.huber_delta}, {"batch", o.batch},
+  meta["training"] = {{"loss", cfg.quantiles.empty() ? o.loss : std::string("pinball")},
+                      {"huber_delta", o.huber_delta}, {"batch", o.batch},
                       {"steps", o.steps}, {"lr", o.lr}, {"optimizer", o.optimizer},
                       {"clip", o.clip}, {"seed", o.seed}, {"summary", summary.to_json()}};
   SafetensorsFile file;
@@ -311,11 +328,20 @@ void eval(const EvalOptions& o) {
     const auto& cfg = models[i].model->config();
     const std::vector<int64_t> oi = walk_forward_origins(d, cfg.lookback, horizon);
     const ForecastModel& net = *models[i].model;
-    const Tensor<double> f = forecast_origins(d, oi, cfg.lookback, horizon,
-                                              [&](const Tensor<float>& x) { return net.forecast(x); });
     std::string name = method_name(cfg);
     if (models.size() > 1) name += " (" + fs::path(o.runs[i]).filename().string() + ")";
-    scores.push_back(score_forecasts(name, d, oi, f, season));
+    if (cfg.quantiles.empty()) {
+      const Tensor<double> f = forecast_origins(
+          d, oi, cfg.lookback, horizon, [&](const Tensor<float>& x) { return net.forecast(x); });
+      scores.push_back(score_forecasts(name, d, oi, f, season));
+    } else {
+      // Every level; the metrics of the point forecast use the median level.
+      const Tensor<double> f = forecast_origins_quantiles(
+          d, oi, cfg.lookback, horizon, cfg.levels(),
+          [&](const Tensor<float>& x) { return net.forecast_quantiles(x); });
+      scores.push_back(score_quantile_forecasts(name, d, oi, f, cfg.quantiles, cfg.point_level(),
+                                                season));
+    }
   }
   scores.push_back(score_forecasts("naive", base, origins, naive_origins(base, origins, horizon), season));
   if (season > 1) {
@@ -347,6 +373,13 @@ void eval(const EvalOptions& o) {
             << (season > 1 ? "seasonal naive, season " + std::to_string(season) : std::string("naive"))
             << " on the training part; * = lowest MASE\n"
             << format_table(scores, steps);
+  const std::string intervals = format_interval_table(scores, steps);
+  if (!intervals.empty()) {
+    std::cout << "\nprediction intervals of the quantile models (between the lowest and highest "
+                 "level; coverage: share of test values inside; width and pinball in the series' "
+                 "units; their point forecast above is the median, or the level nearest 0.5)\n"
+              << intervals;
+  }
 }
 
 // ---- predict -------------------------------------------------------------------------------
@@ -368,28 +401,36 @@ void predict(const PredictOptions& o) {
   const ForecastData d = data_for(m, o.data);
   const auto& cfg = m.model->config();
   const int64_t K = cfg.horizon, N = d.series.rows(), nt = d.series.n_targets;
+  const int64_t Q = cfg.levels(), mid = cfg.point_level();
+  const bool has_q = !cfg.quantiles.empty();
   const int64_t origin = o.holdout ? N - K : N;
   check(origin - cfg.lookback >= d.pipeline.first_valid(), "too few rows: ", d.series.source, " has ",
         N, " rows, a forecast", (o.holdout ? " with --holdout" : ""), " needs ",
         d.pipeline.first_valid() + cfg.lookback + (o.holdout ? K : 0));
-  const Tensor<float> z = m.model->forecast(gather_inputs(d.z, {origin}, cfg.lookback));
-  Tensor<double> zb({K, nt});
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t f = 0; f < nt; ++f) zb.at(k, f) = z.at(k, 0, f);
-  const Tensor<double> y = d.pipeline.invert(zb, d.series.values, origin);
-  for (double v : y.values()) check(std::isfinite(v), "the forecast is not finite (", v, ")");
+  // Every level [K, Nt, Q] in the series' units (Q = 1 for a point model).
+  const Tensor<double> all = forecast_origins_quantiles(
+      d, {origin}, cfg.lookback, K, Q,
+      [&](const Tensor<float>& x) { return m.model->forecast_quantiles(x); });
+  auto level = [&](int64_t k, int64_t f, int64_t q) { return all.at(0, k, f, q); };
+  auto y = [&](int64_t k, int64_t f) { return level(k, f, mid); };  // the point forecast
+  for (double v : all.values()) check(std::isfinite(v), "the forecast is not finite (", v, ")");
 
   std::ostringstream csv;
   csv << "step,time";
   for (int64_t f = 0; f < nt; ++f) {
-    csv << "," << d.series.names[static_cast<size_t>(f)];
-    if (o.holdout) csv << "," << d.series.names[static_cast<size_t>(f)] << "_actual";
+    const std::string& name = d.series.names[static_cast<size_t>(f)];
+    csv << "," << name;
+    if (has_q)
+      for (double tau : cfg.quantiles) csv << "," << name << "_" << quantile_label(tau);
+    if (o.holdout) csv << "," << name << "_actual";
   }
   csv << "\n";
   for (int64_t k = 0; k < K; ++k) {
     csv << k + 1 << "," << (o.holdout ? d.series.time[static_cast<size_t>(origin + k)] : "+" + std::to_string(k + 1));
     for (int64_t f = 0; f < nt; ++f) {
-      csv << "," << fmt(y.at(k, f));
+      csv << "," << fmt(y(k, f));
+      if (has_q)
+        for (int64_t q = 0; q < Q; ++q) csv << "," << fmt(level(k, f, q));
       if (o.holdout) csv << "," << fmt(d.series.at(origin + k, f));
     }
     csv << "\n";
@@ -397,6 +438,7 @@ void predict(const PredictOptions& o) {
   std::string svg;
   if (!o.plot.empty()) {
     std::vector<plot::Series> lines;
+    std::vector<plot::Band> bands;
     const int64_t from = std::max<int64_t>(0, origin - std::max<int64_t>(4 * K, cfg.lookback));
     for (int64_t f = 0; f < nt; ++f) {
       const std::string& name = d.series.names[static_cast<size_t>(f)];
@@ -410,11 +452,25 @@ void predict(const PredictOptions& o) {
       fc.y.push_back(d.series.at(origin - 1, f));
       for (int64_t k = 0; k < K; ++k) {
         fc.x.push_back(static_cast<double>(origin + k + 1));
-        fc.y.push_back(y.at(k, f));
+        fc.y.push_back(y(k, f));
         if (o.holdout) {
           act.x.push_back(static_cast<double>(origin + k + 1));
           act.y.push_back(d.series.at(origin + k, f));
         }
+      }
+      if (Q >= 2) {  // the interval between the lowest and the highest level
+        plot::Band band;
+        std::ostringstream label;
+        label << name << " " << 100.0 * (cfg.quantiles.back() - cfg.quantiles.front())
+              << "% interval";
+        band.label = label.str();
+        band.color_of = static_cast<int>(lines.size() + 1);  // the forecast line's colour
+        for (int64_t k = 0; k < K; ++k) {
+          band.x.push_back(static_cast<double>(origin + k + 1));
+          band.lower.push_back(level(k, f, 0));
+          band.upper.push_back(level(k, f, Q - 1));
+        }
+        bands.push_back(band);
       }
       lines.push_back(hist);
       lines.push_back(fc);
@@ -425,7 +481,7 @@ void predict(const PredictOptions& o) {
                std::to_string(origin) + " of " + fs::path(d.series.source).filename().string();
     po.x_label = "row";
     po.y_label = nt == 1 ? d.series.names[0] : "value";
-    svg = plot::line_plot_svg(lines, po);
+    svg = plot::line_plot_svg(lines, po, bands);
   }
   // Everything is computed; only now are files written (each atomically).
   write_file_atomic(o.output, csv.str());
@@ -438,8 +494,21 @@ void predict(const PredictOptions& o) {
     j["forecast"] = nlohmann::json::array();
     for (int64_t k = 0; k < K; ++k) {
       std::vector<double> row;
-      for (int64_t f = 0; f < nt; ++f) row.push_back(y.at(k, f));
+      for (int64_t f = 0; f < nt; ++f) row.push_back(y(k, f));
       j["forecast"].push_back(row);
+    }
+    if (has_q) {  // [K][Nt][Q]
+      j["quantiles"] = cfg.quantiles;
+      j["quantile_forecast"] = nlohmann::json::array();
+      for (int64_t k = 0; k < K; ++k) {
+        nlohmann::json step = nlohmann::json::array();
+        for (int64_t f = 0; f < nt; ++f) {
+          std::vector<double> levels;
+          for (int64_t q = 0; q < Q; ++q) levels.push_back(level(k, f, q));
+          step.push_back(levels);
+        }
+        j["quantile_forecast"].push_back(step);
+      }
     }
     std::cout << j.dump() << std::endl;
   } else {
@@ -496,10 +565,17 @@ void add_forecast_command(CLI::App& app) {
       ->capture_default_str();
   tc->add_option("--val", t->val, "Validation fraction (before the test part)")->capture_default_str();
   tc->add_option("--test", t->test, "Test fraction (the last rows)")->capture_default_str();
-  tc->add_option("--loss", t->loss, "mse, mae or huber")
+  CLI::Option* loss = tc->add_option("--loss", t->loss, "mse, mae or huber (point models)")
       ->capture_default_str()
       ->check(CLI::IsMember({"mse", "mae", "huber"}));
-  tc->add_option("--huber-delta", t->huber_delta, "Huber threshold")->capture_default_str();
+  CLI::Option* huber =
+      tc->add_option("--huber-delta", t->huber_delta, "Huber threshold")->capture_default_str();
+  tc->add_option("--quantiles", t->quantiles,
+                 "Quantile outputs, increasing levels in (0,1), e.g. 0.1,0.5,0.9: trained with "
+                 "the pinball loss; the point forecast is the median (or the level nearest 0.5) "
+                 "(default: none, one point forecast)")
+      ->excludes(loss)
+      ->excludes(huber);
   tc->add_option("--batch", t->batch, "Windows per step")->capture_default_str();
   tc->add_option("--steps", t->steps, "Optimizer steps")->capture_default_str();
   tc->add_option("--lr", t->lr, "Learning rate")->capture_default_str();
@@ -543,7 +619,8 @@ void add_forecast_command(CLI::App& app) {
   pc->add_option("--run", p->run, "Run folder or model file")->required();
   pc->add_option("--data", p->data, "CSV (default: the one the run was trained on)");
   pc->add_option("--output", p->output, "Forecast CSV to write")->required();
-  pc->add_option("--plot", p->plot, "SVG picture of history, forecast (and actual) to write");
+  pc->add_option("--plot", p->plot,
+                 "SVG picture of history, forecast, interval (quantile models) and actual values");
   pc->add_flag("--holdout", p->holdout,
                "Forecast the last K rows from the rows before them and write the actual values too");
   pc->add_flag("--json", p->json, "Print one JSON object on stdout (else the CSV)");

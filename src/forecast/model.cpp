@@ -1,5 +1,7 @@
 #include "rnn/forecast/model.h"
 
+#include "rnn/forecast/quantile.h"
+
 #include "rnn/layers/recurrent.h"
 #include "rnn/nn/activations.h"
 #include "rnn/nn/conv1d.h"
@@ -31,6 +33,7 @@ void ForecastModelConfig::validate() const {
         " must be in 1..input_size (", input_size, ")");
   check(lookback >= 1, "model: lookback must be >= 1, got ", lookback);
   check(horizon >= 1, "model: horizon must be >= 1, got ", horizon);
+  validate_quantiles(quantiles);
   if (kind == ModelKind::Recursive) {
     check(input_size == n_targets,
           "model: recursive forecasting feeds forecasts back as inputs, so it cannot use "
@@ -57,14 +60,18 @@ void ForecastModelConfig::validate() const {
   rc.validate();
 }
 
+int64_t ForecastModelConfig::point_level() const { return point_quantile_index(quantiles); }
+
 nlohmann::json ForecastModelConfig::to_json() const {
-  return {{"kind", to_string(kind)},       {"input_size", input_size},
+  nlohmann::json j = {{"kind", to_string(kind)},       {"input_size", input_size},
           {"n_targets", n_targets},        {"lookback", lookback},
           {"horizon", horizon},            {"cell", rnn::to_string(cell)},
           {"hidden_size", hidden_size},    {"num_layers", num_layers},
           {"dropout", dropout},            {"bidirectional", bidirectional},
           {"proj_size", proj_size},        {"channels", channels},
           {"kernel_size", kernel_size}};
+  if (!quantiles.empty()) j["quantiles"] = quantiles;
+  return j;
 }
 
 ForecastModelConfig ForecastModelConfig::from_json(const nlohmann::json& j) {
@@ -82,6 +89,7 @@ ForecastModelConfig ForecastModelConfig::from_json(const nlohmann::json& j) {
   c.proj_size = j.at("proj_size").get<int64_t>();
   c.channels = j.at("channels").get<int64_t>();
   c.kernel_size = j.at("kernel_size").get<int64_t>();
+  if (j.contains("quantiles")) c.quantiles = j.at("quantiles").get<std::vector<double>>();
   c.validate();
   return c;
 }
@@ -115,8 +123,9 @@ ForecastModel::ForecastModel(const ForecastModelConfig& config, Parameters<float
     impl_->conv2 = std::make_unique<nn::Conv1d<float>>(c.channels, c.channels, c.kernel_size,
                                                        store, rng, "conv2.");
     const int64_t l2 = c.lookback - 2 * (c.kernel_size - 1);
-    impl_->head = std::make_unique<nn::Linear<float>>(c.channels * l2, c.horizon * c.n_targets,
-                                                      store, rng, "head.");
+    impl_->head = std::make_unique<nn::Linear<float>>(c.channels * l2,
+                                                      c.horizon * c.n_targets * c.levels(), store,
+                                                      rng, "head.");
     return;
   }
   RecurrentConfig rc;
@@ -133,11 +142,12 @@ ForecastModel::ForecastModel(const ForecastModelConfig& config, Parameters<float
     RecurrentConfig dc = rc;
     dc.input_size = c.n_targets;
     impl_->decoder = std::make_unique<Recurrent<float>>(dc, store, rng, "decoder.");
-    impl_->head = std::make_unique<nn::Linear<float>>(hout, c.n_targets, store, rng, "head.");
+    impl_->head = std::make_unique<nn::Linear<float>>(hout, c.n_targets * c.levels(), store, rng,
+                                                      "head.");
   } else {
     impl_->head = std::make_unique<nn::Linear<float>>(rc.directions() * hout,
-                                                      c.train_steps() * c.n_targets, store, rng,
-                                                      "head.");
+                                                      c.train_steps() * c.n_targets * c.levels(),
+                                                      store, rng, "head.");
   }
 }
 
@@ -200,7 +210,7 @@ Tensor<float> ForecastModel::forward(const Tensor<float>& x, const Tensor<float>
     Tensor<float> r2 = nn::relu(cache->a2);
     r2.reshape({B, r2.numel() / B});
     cache->features = std::move(r2);
-    return to_steps(impl_->head->forward(cache->features), c.horizon, c.n_targets);
+    return to_steps(impl_->head->forward(cache->features), c.horizon, c.n_targets * c.levels());
   }
   RecurrentInput<float> in;
   in.x = x;
@@ -208,7 +218,8 @@ Tensor<float> ForecastModel::forward(const Tensor<float>& x, const Tensor<float>
   cache->h_n_shape = enc.h_n.shape();
   if (c.kind != ModelKind::Seq2Seq) {
     cache->features = top_states(enc.h_n, c.num_layers, c.bidirectional ? 2 : 1);
-    return to_steps(impl_->head->forward(cache->features), c.train_steps(), c.n_targets);
+    return to_steps(impl_->head->forward(cache->features), c.train_steps(),
+                    c.n_targets * c.levels());
   }
   check_shape(targets, {c.horizon, B, c.n_targets}, "seq2seq teacher targets");
   RecurrentInput<float> dec_in;
@@ -228,7 +239,8 @@ Tensor<float> ForecastModel::forward(const Tensor<float>& x, const Tensor<float>
 void ForecastModel::backward(const Cache& cache, const Tensor<float>& dprediction) const {
   const auto& c = config_;
   const int64_t B = cache.batch;
-  check_shape(dprediction, {c.train_steps(), B, c.n_targets}, "forecast model: dprediction");
+  check_shape(dprediction, {c.train_steps(), B, c.n_targets * c.levels()},
+              "forecast model: dprediction");
   if (c.kind == ModelKind::Cnn) {
     Tensor<float> dflat = impl_->head->backward(cache.features, from_steps(dprediction));
     dflat.reshape(cache.a2.shape());
@@ -258,44 +270,57 @@ void ForecastModel::backward(const Cache& cache, const Tensor<float>& dpredictio
 }
 
 Tensor<float> ForecastModel::forecast(const Tensor<float>& x) const {
+  const Tensor<float> q = forecast_quantiles(x);
+  return config_.levels() == 1 ? q : select_quantile(q, config_.levels(), config_.point_level());
+}
+
+Tensor<float> ForecastModel::forecast_quantiles(const Tensor<float>& x) const {
   const auto& c = config_;
   check(x.rank() == 3 && x.dim(0) == c.lookback && x.dim(2) == c.input_size,
         "forecast model: x must be [", c.lookback, ", B, ", c.input_size, "], got ",
         shape_str(x.shape()));
-  const int64_t B = x.dim(1), L = c.lookback, nt = c.n_targets;
+  const int64_t B = x.dim(1), L = c.lookback, nt = c.n_targets, Q = c.levels(),
+                mid = c.point_level();
   if (c.kind == ModelKind::Cnn) {
     Tensor<float> r2 = nn::relu(impl_->conv2->forward(nn::relu(impl_->conv1->forward(to_channels(x)))));
     r2.reshape({B, r2.numel() / B});
-    return to_steps(impl_->head->forward(r2), c.horizon, nt);
+    Tensor<float> out = to_steps(impl_->head->forward(r2), c.horizon, nt * Q);
+    sort_quantiles(out, Q);
+    return out;
   }
   const int64_t dirs = c.bidirectional ? 2 : 1;
   if (c.kind == ModelKind::Direct) {
     RecurrentInput<float> in;
     in.x = x;
     const auto enc = impl_->encoder->forward(in, Mode::Eval, nullptr, nullptr);
-    return to_steps(impl_->head->forward(top_states(enc.h_n, c.num_layers, dirs)), c.horizon, nt);
+    Tensor<float> out =
+        to_steps(impl_->head->forward(top_states(enc.h_n, c.num_layers, dirs)), c.horizon, nt * Q);
+    sort_quantiles(out, Q);
+    return out;
   }
-  Tensor<float> out({c.horizon, B, nt});
+  Tensor<float> out({c.horizon, B, nt * Q});
   if (c.kind == ModelKind::Recursive) {
     RecurrentInput<float> in;
     in.x = x;
     for (int64_t k = 0; k < c.horizon; ++k) {
       const auto enc = impl_->encoder->forward(in, Mode::Eval, nullptr, nullptr);
-      const Tensor<float> p = impl_->head->forward(top_states(enc.h_n, c.num_layers, dirs));
+      Tensor<float> p = impl_->head->forward(top_states(enc.h_n, c.num_layers, dirs));
+      sort_quantiles(p, Q);
       for (int64_t b = 0; b < B; ++b)
-        for (int64_t f = 0; f < nt; ++f) out.at(k, b, f) = p.at(b, f);
-      // Slide the window one step: drop the oldest row, append the forecast.
+        for (int64_t j = 0; j < nt * Q; ++j) out.at(k, b, j) = p.at(b, j);
+      // Slide the window one step: drop the oldest row, append the point forecast
+      // (the median level: the intervals do not feed back).
       Tensor<float> next(in.x.shape());
       for (int64_t t = 0; t + 1 < L; ++t)
         for (int64_t b = 0; b < B; ++b)
           for (int64_t f = 0; f < nt; ++f) next.at(t, b, f) = in.x.at(t + 1, b, f);
       for (int64_t b = 0; b < B; ++b)
-        for (int64_t f = 0; f < nt; ++f) next.at(L - 1, b, f) = p.at(b, f);
+        for (int64_t f = 0; f < nt; ++f) next.at(L - 1, b, f) = p.at(b, f * Q + mid);
       in.x = std::move(next);
     }
     return out;
   }
-  // seq2seq: the decoder reads its own previous forecast.
+  // seq2seq: the decoder reads its own previous point forecast (the median level).
   RecurrentInput<float> in;
   in.x = x;
   const auto enc = impl_->encoder->forward(in, Mode::Eval, nullptr, nullptr);
@@ -305,9 +330,12 @@ Tensor<float> ForecastModel::forecast(const Tensor<float>& x) const {
     for (int64_t f = 0; f < nt; ++f) prev.at(b, f) = x.at(L - 1, b, f);
   for (int64_t k = 0; k < c.horizon; ++k) {
     const Tensor<float> y = impl_->decoder->step(prev, state);
-    prev = impl_->head->forward(y);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t f = 0; f < nt; ++f) out.at(k, b, f) = prev.at(b, f);
+    Tensor<float> p = impl_->head->forward(y);
+    sort_quantiles(p, Q);
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t j = 0; j < nt * Q; ++j) out.at(k, b, j) = p.at(b, j);
+      for (int64_t f = 0; f < nt; ++f) prev.at(b, f) = p.at(b, f * Q + mid);
+    }
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "rnn/forecast/quantile.h"
 #include "rnn/train/checkpoint.h"
 
 namespace rnn::forecast {
@@ -68,7 +69,10 @@ StepResult ForecastTask::train_step(Rng& rng) {
       gather_targets(data_.z, batch, config_.train_steps(), config_.n_targets);
   ForecastModel::CachePtr cache;
   const Tensor<float> pred = model_->forward(x, teacher ? y : Tensor<float>{}, rng, cache);
-  const LossResult<float> loss = regression_loss(options_.loss, pred, y, options_.huber_delta);
+  // Quantile models train every level with the pinball loss; --loss is for point models.
+  const LossResult<float> loss = config_.quantiles.empty()
+                                     ? regression_loss(options_.loss, pred, y, options_.huber_delta)
+                                     : pinball_loss(pred, y, config_.quantiles);
   model_->backward(*cache, loss.grad);
   samples_seen_ += options_.batch_size;
   return {loss.loss, options_.batch_size};
@@ -76,10 +80,17 @@ StepResult ForecastTask::train_step(Rng& rng) {
 
 EvalResult ForecastTask::validate() {
   // Free-running forecasts over the whole horizon for every model kind.
-  const Tensor<float> pred = model_->forecast(val_x_);
   EvalResult r;
-  r.loss = regression_loss(options_.loss, pred, val_y_, options_.huber_delta, false).loss;
-  r.metrics["val_mse"] = regression_loss(LossKind::MSE, pred, val_y_, 1.0, false).loss;
+  if (config_.quantiles.empty()) {
+    const Tensor<float> pred = model_->forecast(val_x_);
+    r.loss = regression_loss(options_.loss, pred, val_y_, options_.huber_delta, false).loss;
+    r.metrics["val_mse"] = regression_loss(LossKind::MSE, pred, val_y_, 1.0, false).loss;
+    return r;
+  }
+  const Tensor<float> all = model_->forecast_quantiles(val_x_);
+  r.loss = pinball_loss(all, val_y_, config_.quantiles, false).loss;
+  const Tensor<float> point = select_quantile(all, config_.levels(), config_.point_level());
+  r.metrics["val_mse"] = regression_loss(LossKind::MSE, point, val_y_, 1.0, false).loss;
   return r;
 }
 

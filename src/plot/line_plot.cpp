@@ -46,6 +46,11 @@ std::string format_tick(double v) {
 }  // namespace
 
 std::string line_plot_svg(const std::vector<Series>& series, const LinePlotOptions& options) {
+  return line_plot_svg(series, options, {});
+}
+
+std::string line_plot_svg(const std::vector<Series>& series, const LinePlotOptions& options,
+                          const std::vector<Band>& bands) {
   const double left = 70, right = 170, top = 40, bottom = 50;
   const double plot_w = options.width - left - right, plot_h = options.height - top - bottom;
   auto usable = [&](double x, double y) {
@@ -61,6 +66,17 @@ std::string line_plot_svg(const std::vector<Series>& series, const LinePlotOptio
       x1 = std::max(x1, s.x[i]);
       y0 = std::min(y0, ty(s.y[i]));
       y1 = std::max(y1, ty(s.y[i]));
+    }
+  }
+  for (const Band& b : bands) {
+    for (size_t i = 0; i < std::min({b.x.size(), b.lower.size(), b.upper.size()}); ++i) {
+      for (double y : {b.lower[i], b.upper[i]}) {
+        if (!usable(b.x[i], y)) continue;
+        x0 = std::min(x0, b.x[i]);
+        x1 = std::max(x1, b.x[i]);
+        y0 = std::min(y0, ty(y));
+        y1 = std::max(y1, ty(y));
+      }
     }
   }
   if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;  // nothing to draw
@@ -103,9 +119,37 @@ std::string line_plot_svg(const std::vector<Series>& series, const LinePlotOptio
       << ") rotate(-90)\" text-anchor=\"middle\">" << escape(options.y_label)
       << (options.log_y ? " (log scale)" : "") << "</text>\n";
 
+  const size_t n_colors = sizeof(kColors) / sizeof(kColors[0]);
+  for (size_t k = 0; k < bands.size(); ++k) {
+    const Band& b = bands[k];
+    const char* color = b.color_of >= 0 ? kColors[static_cast<size_t>(b.color_of) % n_colors] : "#888";
+    // The upper edge left to right, then the lower edge back: one closed polygon.
+    std::ostringstream points;
+    points.precision(6);
+    const size_t n = std::min({b.x.size(), b.lower.size(), b.upper.size()});
+    size_t count = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!usable(b.x[i], b.upper[i]) || !usable(b.x[i], b.lower[i])) continue;
+      points << px(b.x[i]) << "," << py(b.upper[i]) << " ";
+      ++count;
+    }
+    for (size_t i = n; i-- > 0;) {
+      if (!usable(b.x[i], b.upper[i]) || !usable(b.x[i], b.lower[i])) continue;
+      points << px(b.x[i]) << "," << py(b.lower[i]) << " ";
+    }
+    if (count >= 1) {
+      svg << "<polygon fill=\"" << color << "\" fill-opacity=\"0.2\" stroke=\"none\" points=\""
+          << points.str() << "\"/>\n";
+    }
+    const double ly = top + 14 + 18.0 * static_cast<double>(series.size() + k);
+    svg << "<rect x=\"" << left + plot_w + 12 << "\" y=\"" << ly - 10 << "\" width=\"20\" height=\"12\" fill=\""
+        << color << "\" fill-opacity=\"0.2\"/>\n<text x=\"" << left + plot_w + 38 << "\" y=\"" << ly
+        << "\">" << escape(b.label) << "</text>\n";
+  }
+
   for (size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
-    const char* color = kColors[k % (sizeof(kColors) / sizeof(kColors[0]))];
+    const char* color = kColors[k % n_colors];
     std::ostringstream points;
     points.precision(6);
     size_t count = 0;

@@ -1,4 +1,4 @@
-// Gradchecks of the forecasting pieces: Conv1d and the MAE/Huber losses in double
+// Gradchecks of the forecasting pieces: Conv1d, the MAE/Huber and pinball losses in double
 // (central differences, eps 1e-6, bound 1e-7 on |analytic - numeric| / max(1, |numeric|)),
 // and every ForecastModel kind end to end in float32 (eps 2e-3 on a smooth loss, bound
 // 2e-2: float rounding, stated loosely on purpose; the pieces are checked tightly above and
@@ -10,6 +10,7 @@
 
 #include "rnn/forecast/metrics.h"
 #include "rnn/forecast/model.h"
+#include "rnn/forecast/quantile.h"
 #include "rnn/nn/conv1d.h"
 #include "support/gradcheck.h"
 
@@ -51,6 +52,19 @@ TEST(ForecastGradcheck, RegressionLosses) {
   }
 }
 
+TEST(ForecastGradcheck, PinballLoss) {
+  // [S=3, B=2, Nt=2 targets * Q=3 levels]; levels not symmetric around 0.5.
+  Rng rng(6);
+  const std::vector<double> levels{0.1, 0.35, 0.8};
+  Tensor<double> p = random_tensor({3, 2, 6}, rng, 2.0);
+  const Tensor<double> y = random_tensor({3, 2, 2}, rng, 2.0);
+  for (int64_t i = 0; i < p.numel(); ++i)  // stay away from the kink at q = y
+    if (std::abs(p[i] - y[i / 3]) < 1e-3) p[i] += 0.01;
+  const auto r = forecast::pinball_loss(p, y, levels);
+  auto loss = [&] { return forecast::pinball_loss(p, y, levels, false).loss; };
+  EXPECT_TRUE(gradcheck("pinball", p.span(), r.grad.span(), loss, kOptions));
+}
+
 void check_model(forecast::ForecastModelConfig cfg) {
   Rng rng(8);
   Parameters<float> store;
@@ -58,7 +72,8 @@ void check_model(forecast::ForecastModelConfig cfg) {
   const int64_t B = 2;
   const Tensor<float> x = random_tensor_f({cfg.lookback, B, cfg.input_size}, rng);
   const Tensor<float> teacher = random_tensor_f({cfg.horizon, B, cfg.n_targets}, rng);
-  const Tensor<float> r = random_tensor_f({cfg.train_steps(), B, cfg.n_targets}, rng);
+  const Tensor<float> r =
+      random_tensor_f({cfg.train_steps(), B, cfg.n_targets * cfg.levels()}, rng);
   auto loss = [&] {
     Rng dropout(1);
     forecast::ForecastModel::CachePtr cache;
@@ -119,6 +134,17 @@ TEST(ForecastGradcheck, DirectGruBidirectionalTwoLayers) {
 TEST(ForecastGradcheck, Seq2SeqLstm) { check_model(tiny(forecast::ModelKind::Seq2Seq, CellMode::LSTM)); }
 TEST(ForecastGradcheck, Seq2SeqGru) { check_model(tiny(forecast::ModelKind::Seq2Seq, CellMode::GRU)); }
 TEST(ForecastGradcheck, Cnn) { check_model(tiny(forecast::ModelKind::Cnn, CellMode::GRU)); }
+
+// Quantile heads: Q = 3 outputs per target and step for every model kind.
+TEST(ForecastGradcheck, QuantileHeadsEveryKind) {
+  for (auto kind : {forecast::ModelKind::Recursive, forecast::ModelKind::Direct,
+                    forecast::ModelKind::Seq2Seq, forecast::ModelKind::Cnn}) {
+    auto c = tiny(kind, CellMode::LSTM);
+    c.quantiles = {0.1, 0.5, 0.9};
+    SCOPED_TRACE(forecast::to_string(kind));
+    check_model(c);
+  }
+}
 
 }  // namespace
 }  // namespace rnn::test

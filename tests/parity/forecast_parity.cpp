@@ -1,8 +1,10 @@
 // rnn::nn::Conv1d and the forecasting losses against PyTorch 1.13 (float64 fixtures from
-// tools/fixtures/gen_forecast_fixtures.py, seed 606): outputs and every gradient to 1e-12.
+// tools/fixtures/gen_forecast_fixtures.py, seed 606, and gen_forecast_quantile.py, seed
+// 607, the pinball loss through autograd): outputs and every gradient to 1e-12.
 #include <gtest/gtest.h>
 
 #include "rnn/forecast/metrics.h"
+#include "rnn/forecast/quantile.h"
 #include "rnn/io/safetensors.h"
 #include "rnn/nn/conv1d.h"
 #include "support/compare.h"
@@ -48,6 +50,19 @@ TEST(ForecastParity, Losses) {
     const std::string n = name;
     const auto r = forecast::regression_loss(kind, f.get<double>(n + ".pred"),
                                              f.get<double>(n + ".target"), 0.7);
+    EXPECT_NEAR(r.loss, f.get<double>(n + ".loss")[0], 1e-12) << n;
+    EXPECT_TRUE(all_close(n + ".grad", r.grad, f.get<double>(n + ".grad"), 1e-12, 1e-12));
+  }
+}
+
+TEST(ForecastParity, PinballLoss) {
+  const SafetensorsFile f =
+      read_safetensors(std::string(RNN_FIXTURE_DIR) + "/forecast/torch_pinball.safetensors");
+  for (const std::string n : {"pinball_a", "pinball_b"}) {
+    const Tensor<double> lv = f.get<double>(n + ".levels");
+    const std::vector<double> levels(lv.values().begin(), lv.values().end());
+    const auto r = forecast::pinball_loss(f.get<double>(n + ".pred"), f.get<double>(n + ".target"),
+                                          levels);
     EXPECT_NEAR(r.loss, f.get<double>(n + ".loss")[0], 1e-12) << n;
     EXPECT_TRUE(all_close(n + ".grad", r.grad, f.get<double>(n + ".grad"), 1e-12, 1e-12));
   }

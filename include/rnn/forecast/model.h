@@ -6,6 +6,10 @@
 //              previous value (teacher forcing in training, its own forecast at inference)
 //   cnn        baseline: two Conv1d + ReLU over the window, a linear head gives K values
 //
+// With quantile levels (rnn/forecast/quantile.h) every head gives Q values per target and
+// step instead of one; the point forecast is the level nearest 0.5 (the median), and it is
+// what the recursive model and the seq2seq decoder read back as their next input.
+//
 // Letters: L lookback, K horizon, B batch, F input features (targets first), Nt targets,
 // H hidden size, D directions.
 #pragma once
@@ -13,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -43,11 +48,18 @@ struct ForecastModelConfig {
   // cnn
   int64_t channels = 16;
   int64_t kernel_size = 3;
+  // quantile outputs: increasing levels in (0, 1); empty = one point forecast (Q = 1)
+  std::vector<double> quantiles;
 
   // Throws rnn::Error naming the bad field (e.g. recursive with covariates).
   void validate() const;
   // Steps of the training target: 1 for recursive, K otherwise.
   int64_t train_steps() const { return kind == ModelKind::Recursive ? 1 : horizon; }
+  // Q: outputs per target and step (1 for a point model).
+  int64_t levels() const { return quantiles.empty() ? 1 : static_cast<int64_t>(quantiles.size()); }
+  // Index of the point forecast among the Q outputs (the median's).
+  int64_t point_level() const;
+  // "quantiles" appears only when set, so point models keep their earlier JSON.
   nlohmann::json to_json() const;
   static ForecastModelConfig from_json(const nlohmann::json& j);
 };
@@ -68,7 +80,7 @@ class ForecastModel {
   };
   using CachePtr = std::unique_ptr<Cache, CacheDeleter>;
 
-  // Training forward: x [L,B,F] -> prediction [train_steps, B, Nt]. `targets`
+  // Training forward: x [L,B,F] -> prediction [train_steps, B, Nt*Q]. `targets`
   // [K,B,Nt] feeds the seq2seq decoder (teacher forcing; ignored by the others).
   // Dropout draws from `rng`; `cache` receives what backward needs.
   Tensor<float> forward(const Tensor<float>& x, const Tensor<float>& targets, Rng& rng,
@@ -76,7 +88,10 @@ class ForecastModel {
   // Adds the parameter gradients for d(loss)/d(prediction) into the store.
   void backward(const Cache& cache, const Tensor<float>& dprediction) const;
 
-  // Evaluation mode, free running: x [L,B,F] -> forecast [K,B,Nt].
+  // Evaluation mode, free running: x [L,B,F] -> every level [K,B,Nt*Q], each step's
+  // levels sorted increasing (undoes quantile crossing).
+  Tensor<float> forecast_quantiles(const Tensor<float>& x) const;
+  // The point forecast [K,B,Nt]: forecast_quantiles' median level (all of it when Q = 1).
   Tensor<float> forecast(const Tensor<float>& x) const;
 
  private:

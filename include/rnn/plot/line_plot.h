@@ -25,4 +25,14 @@ struct LinePlotOptions {
 // The SVG document. Series get distinct colours and a legend; axes get ~5 "nice" ticks.
 std::string line_plot_svg(const std::vector<Series>& series, const LinePlotOptions& options);
 
+// A shaded area between two curves (a prediction interval), drawn under the lines, with
+// its own legend entry. Points where x, lower or upper is not finite are skipped.
+struct Band {
+  std::string label;
+  std::vector<double> x, lower, upper;
+  int color_of = -1;  // takes the colour of series[color_of] (-1: grey)
+};
+std::string line_plot_svg(const std::vector<Series>& series, const LinePlotOptions& options,
+                          const std::vector<Band>& bands);
+
 }  // namespace rnn::plot
