@@ -14,6 +14,7 @@ packages=(
   espeak-ng python3-numpy              # tools/make_digits_corpus.sh (speech data)
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                              # tools/safetensors_io.py (tests call no Python)
+  clang libclang-rt-14-dev libomp-dev  # scripts/fuzz.sh: libFuzzer, sanitizers, OpenMP for clang
 )
 if [[ "${1:-}" == "--torch" ]]; then
   packages+=(python3-torch python3-numpy)
