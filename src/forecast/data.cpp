@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "rnn/io/file_limits.h"
+
 namespace rnn::forecast {
 
 namespace {
@@ -121,6 +123,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
 }
 
 CsvTable read_csv(const std::string& path) {
+  check_file_size(path, kMaxTextFileBytes, "CSV");
   std::ifstream in(path, std::ios::binary);
   check(in.good(), path, ": cannot open (", std::strerror(errno), ")");
   std::ostringstream buffer;

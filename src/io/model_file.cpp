@@ -120,6 +120,13 @@ LoadedRecurrent<T> load_recurrent(const std::string& path) {
   const SafetensorsFile file = read_safetensors(path);
   LoadedRecurrent<T> loaded;
   loaded.config = read_recurrent_config(file);
+  // The file's tensors must match the configuration before the module is built: a config
+  // claiming an enormous model is refused here, without allocating it.
+  for (const RecurrentParamSpec& spec : recurrent_parameter_specs(loaded.config)) {
+    check(file.has(spec.name), "missing parameter '", spec.name, "' in ", file.source);
+    check(file.at(spec.name).shape == spec.shape, "parameter '", spec.name, "' in ", file.source,
+          ": expected shape ", shape_str(spec.shape), ", got ", shape_str(file.at(spec.name).shape));
+  }
   loaded.store = std::make_unique<Parameters<T>>();
   Rng rng(0);  // the initial values are overwritten below
   loaded.module = std::make_unique<Recurrent<T>>(loaded.config, *loaded.store, rng);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "rnn/core/error.h"
+#include "rnn/io/file_limits.h"
 #include "rnn/text/utf8.h"
 
 namespace rnn::seq2seq {
@@ -21,6 +22,7 @@ bool blank(const std::string& s) {
 std::vector<TextPair> read_pairs(const std::string& path) {
   std::error_code ec;
   check(std::filesystem::is_regular_file(path, ec), path, ": no such file");
+  check_file_size(path, kMaxTextFileBytes, "parallel text");
   std::ifstream in(path, std::ios::binary);
   check(in.good(), path, ": cannot open for reading");
   std::vector<TextPair> pairs;

@@ -8,6 +8,7 @@
 
 #include "rnn/core/error.h"
 #include "rnn/core/rng.h"
+#include "rnn/io/file_limits.h"
 #include "rnn/text/utf8.h"
 #include "rnn/text/vocabulary.h"
 
@@ -19,6 +20,7 @@ namespace fs = std::filesystem;
 std::ifstream open_text(const std::string& path) {
   std::error_code ec;
   check(fs::is_regular_file(path, ec), path, ": no such file (or not a regular file)");
+  check_file_size(path, kMaxTextFileBytes, "a text corpus");
   std::ifstream in(path, std::ios::binary);
   check(static_cast<bool>(in), path, ": cannot open for reading");
   return in;

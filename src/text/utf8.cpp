@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "rnn/core/error.h"
+#include "rnn/io/file_limits.h"
 
 namespace rnn::text {
 
@@ -123,6 +124,7 @@ std::u32string read_text_file(const std::string& path, const TextReadOptions& op
   std::error_code ec;
   check(std::filesystem::exists(path, ec), path, ": no such file");
   check(std::filesystem::is_regular_file(path, ec), path, ": not a regular file");
+  check_file_size(path, kMaxTextFileBytes, "text");
   std::ifstream in(path, std::ios::binary);
   check(static_cast<bool>(in), path, ": cannot open for reading");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

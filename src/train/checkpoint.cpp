@@ -1,5 +1,7 @@
 #include "rnn/train/checkpoint.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -47,8 +49,12 @@ std::string u64_hex(uint64_t v) {
 }
 
 uint64_t hex_u64(const nlohmann::json& j, const std::string& what) {
-  check(j.is_string() && j.get<std::string>().size() == 16, "checkpoint: ", what,
-        " must be a 16-digit hex string");
+  // Checked digit by digit: std::stoull would throw its own exception type, or stop early.
+  check(j.is_string() && j.get<std::string>().size() == 16 &&
+            std::all_of(j.get_ref<const std::string&>().begin(),
+                        j.get_ref<const std::string&>().end(),
+                        [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }),
+        "checkpoint: ", what, " must be a 16-digit hex string");
   return std::stoull(j.get<std::string>(), nullptr, 16);
 }
 
@@ -163,8 +169,9 @@ Checkpoint Checkpoint::load(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     fail("checkpoint '", path, "': metadata is not valid JSON: ", e.what());
   }
-  check(c.meta.is_object() && c.meta.value("format", 0) == kFormat, "checkpoint '", path,
-        "' has an unsupported format version");
+  // Compared as JSON: value("format", 0) would throw nlohmann's error for a non-number.
+  check(c.meta.is_object() && c.meta.contains("format") && c.meta["format"] == kFormat,
+        "checkpoint '", path, "' has an unsupported format version");
   return c;
 }
 
