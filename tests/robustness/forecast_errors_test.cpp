@@ -11,6 +11,10 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "rnn/io/safetensors.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -105,6 +109,46 @@ TEST_F(ForecastErrors, MissingFileAndModel) {
                           out.string() + "'");
   EXPECT_EQ(p.exit_code, 1);
   EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(ForecastErrors, BadQuantiles) {
+  expect_train_error("seasonal.csv", "--quantiles 0.1,1.5", 2, "--quantiles: level 1.5 is outside (0, 1)");
+  expect_train_error("seasonal.csv", "--quantiles 0.9,0.1", 2,
+                     "--quantiles: 0.1 after 0.9: the levels must be increasing, no repeats");
+  expect_train_error("seasonal.csv", "--quantiles 0.1,x", 2, "--quantiles: 'x' is not a number");
+  expect_train_error("seasonal.csv", "--quantiles 0.1,0.9 --loss mae", 2, "--loss");
+}
+
+// A quantile model whose recorded levels were edited: invalid levels, or a count that no
+// longer matches the head's parameters, are refused on load with the file named.
+TEST_F(ForecastErrors, EditedQuantileModelFile) {
+  const fs::path run_dir = dir_ / "q";
+  const CliResult t = run("forecast train --data '" + fixture("seasonal.csv") +
+                          "' --target value --lookback 12 --horizon 3 --hidden 4 --steps 2 "
+                          "--quantiles 0.1,0.5,0.9 --progress off --run-dir '" + run_dir.string() + "'");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const std::string model = (run_dir / "model.safetensors").string();
+  ASSERT_EQ(run("forecast eval --run '" + model + "'").exit_code, 0);
+  auto edit = [&](const nlohmann::json& levels) {
+    rnn::SafetensorsFile f = rnn::read_safetensors(model);
+    nlohmann::json meta = nlohmann::json::parse(f.metadata.at("forecast"));
+    meta["model"]["quantiles"] = levels;
+    f.metadata["forecast"] = meta.dump();
+    rnn::write_safetensors(model, f);
+  };
+  const fs::path out = dir_ / "f.csv";
+  for (const auto& [levels, expected] :
+       {std::pair{nlohmann::json({0.5, 1.5}), std::string("quantiles: level 1.5 is outside (0, 1)")},
+        std::pair{nlohmann::json({0.1, 0.9}), std::string("parameter 'head.weight' is")}}) {
+    edit(levels);
+    const CliResult e = run("forecast eval --run '" + model + "'");
+    EXPECT_EQ(e.exit_code, 1);
+    EXPECT_NE(e.err.find(model + ": " + expected), std::string::npos) << e.err;
+    EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << e.err;
+    const CliResult p = run("forecast predict --run '" + model + "' --output '" + out.string() + "'");
+    EXPECT_EQ(p.exit_code, 1);
+    EXPECT_FALSE(fs::exists(out));
+  }
 }
 
 }  // namespace
