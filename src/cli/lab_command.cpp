@@ -457,7 +457,7 @@ void add_model_options(CLI::App* c, LabOptions& o) {
   c->add_option("--alphabet", o.alphabet, "copy: data symbols A")->capture_default_str();
   c->add_option("--copy-length", o.copy_length, "copy: symbols to remember K")->capture_default_str();
   c->add_option("--hidden", o.hidden, "Hidden size")->capture_default_str();
-  c->add_option("--layers", o.layers, "Stacked layers (||dL/dh_t|| is recorded for 1 layer)")
+  c->add_option("--layers", o.layers, "Stacked layers (||dL/dh_t|| is recorded for each; the pictures show layer 0)")
       ->capture_default_str();
   c->add_option("--init", o.init, "weight_hh init: default, orthogonal or identity (irnn: identity)")
       ->capture_default_str();

@@ -114,18 +114,16 @@ void LabModel::backward(const Tensor<float>& x, const Cache& cache, const Tensor
   } else {
     std::copy(dfeatures.data(), dfeatures.data() + dfeatures.numel(), g.dy.data() + (S - 1) * B * H);
   }
-  rnn_->backward(*cache.rnn, g);
+  // The layer records ||dL/dh_t|| per layer and step during its own backward when asked
+  // (one extra norm per step; nothing when flow is null).
+  g.record_dh_norms = flow != nullptr;
+  RecurrentGradInput<float> back = rnn_->backward(*cache.rnn, g);
   if (flow) {
-    // The per-step norms from a step-by-step pass over the same batch; its parameter
-    // gradients are thrown away (the buffer is restored), so training is unchanged.
-    if (config_.num_layers == 1) {
-      Parameters<float>& store = rnn_->store();
-      const std::vector<float> saved(store.grads().begin(), store.grads().end());
-      *flow = diagnostics::dh_norms_by_steps<float>(*rnn_, x, g.dy);
-      std::copy(saved.begin(), saved.end(), store.grads().begin());
-    } else {
-      flow->clear();
-    }
+    const Tensor<float>& norms = back.dh_norms;  // [L*D, S]
+    flow->assign(static_cast<size_t>(norms.dim(0)), std::vector<double>(static_cast<size_t>(S)));
+    for (int64_t row = 0; row < norms.dim(0); ++row)
+      for (int64_t t = 0; t < S; ++t)
+        (*flow)[static_cast<size_t>(row)][static_cast<size_t>(t)] = norms[row * S + t];
   }
 }
 

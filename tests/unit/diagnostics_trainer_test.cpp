@@ -93,6 +93,23 @@ TEST(TrainerDiagnostics, RowsWithNormsSpectraAndGradientFlow) {
   fs::remove_all(dir);
 }
 
+TEST(TrainerDiagnostics, StackedModelsGetOneRowOfNormsPerLayer) {
+  const std::string dir = fresh_dir("stacked");
+  lab::LabModelConfig c = model("lstm");
+  c.num_layers = 3;
+  lab::LabTask task(adding(9), c, small());
+  Trainer(options(dir, 1, 1), task).run();
+  const auto rows = rows_of(dir);
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0]["dh_norms"].size(), 3u);
+  for (const auto& layer : rows[0]["dh_norms"]) {
+    ASSERT_EQ(layer.size(), 9u);
+    for (const auto& v : layer) EXPECT_GT(v.get<double>(), 0.0);
+  }
+  ASSERT_EQ(rows[0]["weights"].size(), 3u);  // one weight_hh per layer
+  fs::remove_all(dir);
+}
+
 TEST(TrainerDiagnostics, TrainingIsUnchangedAndNothingIsWrittenWhenOff) {
   const std::string on = fresh_dir("on"), off = fresh_dir("off");
   lab::LabTask a(adding(6), model("lstm"), small()), b(adding(6), model("lstm"), small());
