@@ -13,8 +13,12 @@ void validate_quantiles(const std::vector<double>& levels) {
     const double tau = levels[i];
     check(std::isfinite(tau) && tau > 0.0 && tau < 1.0, "quantiles: level ", tau,
           " is outside (0, 1)");
-    check(i == 0 || tau > levels[i - 1], "quantiles: ", tau, " after ", levels[i - 1],
-          ": the levels must be increasing, no repeats");
+    // Not check(i == 0 || ...): its message arguments, levels[i - 1] included, are evaluated
+    // even for i == 0 (a read before the vector).
+    if (i > 0) {
+      check(tau > levels[i - 1], "quantiles: ", tau, " after ", levels[i - 1],
+            ": the levels must be increasing, no repeats");
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "rnn/core/error.h"
+#include "rnn/io/model_file.h"
 #include "rnn/io/safetensors.h"
 #include "rnn/train/checkpoint.h"
 
@@ -32,14 +33,45 @@ void save_lm_model(const std::string& path, const LanguageModel<float>& model,
 
 namespace {
 
+// At least this many values make up the model of `c` (LanguageModel's constructor lays them
+// out; saturates at 2^62): a file naming a model far larger than its own tensors is refused
+// before that model is allocated.
+int64_t min_parameter_count(const LmConfig& c) {
+  constexpr int64_t kCap = int64_t{1} << 62;
+  int64_t n = 0;
+  auto add = [&](int64_t rows, int64_t cols) {  // n += rows * cols, saturating
+    if (rows != 0 && cols > (kCap - n) / rows) n = kCap;
+    else n += rows * cols;
+  };
+  const int64_t V = c.vocab_size, hout = c.rnn.output_hidden(), L = c.rnn.num_layers;
+  add(V, c.embed_size);
+  for (const RecurrentParamSpec& s : recurrent_parameter_specs(c.rnn))
+    add(s.shape[0], s.shape.size() > 1 ? s.shape[1] : 1);
+  if (!c.tie_weights) add(V, hout);
+  add(V, 1);
+  const int64_t state = L * hout + (c.rnn.mode == CellMode::LSTM ? L * c.rnn.hidden_size : 0);
+  if (c.num_categories > 0) add(state, c.num_categories + 1);
+  return n;
+}
+
+// Values stored in the file's tensors.
+int64_t stored_values(const SafetensorsFile& file) {
+  int64_t n = 0;
+  for (const auto& [name, t] : file.tensors) n += t.numel();
+  return n;
+}
+
 LoadedLm build(const std::string& path, const nlohmann::json& config_json,
-               const nlohmann::json& vocab_json) {
+               const nlohmann::json& vocab_json, int64_t values_in_file) {
   LoadedLm out;
   try {
     const LmConfig config = LmConfig::from_json(config_json);
     out.vocab = text::Vocabulary::from_json(vocab_json);
     check(out.vocab.size() == config.vocab_size, "the vocabulary has ", out.vocab.size(),
           " tokens but the model ", config.vocab_size);
+    const int64_t needed = min_parameter_count(config);
+    check(needed <= values_in_file, "the configuration needs at least ", needed,
+          " parameter values but the file holds only ", values_in_file);
     Rng rng(0);
     out.model = std::make_unique<LanguageModel<float>>(config, rng);
   } catch (const Error& e) {
@@ -95,7 +127,8 @@ LoadedLm load_lm(const std::string& path) {
               c.meta["task"].value("kind", "") == "lm" && c.meta["task"].contains("config") &&
               c.meta["task"].contains("vocab"),
           path, ": a checkpoint, but not of a language model");
-    LoadedLm out = build(path, c.meta["task"]["config"], c.meta["task"]["vocab"]);
+    LoadedLm out =
+        build(path, c.meta["task"]["config"], c.meta["task"]["vocab"], stored_values(file));
     try {
       c.get_parameters(out.model->parameters());
     } catch (const Error& e) {
@@ -114,7 +147,7 @@ LoadedLm load_lm(const std::string& path) {
   const nlohmann::json meta = nlohmann::json::parse(it->second, nullptr, false);
   check(meta.is_object() && meta.contains("config") && meta.contains("vocab"), path,
         ": the rnn_lm metadata is not a JSON object with config and vocab");
-  LoadedLm out = build(path, meta["config"], meta["vocab"]);
+  LoadedLm out = build(path, meta["config"], meta["vocab"], stored_values(file));
   Parameters<float>& store = out.model->parameters();
   for (const auto& [name, stored] : file.tensors) {
     check(store.find(name).has_value(), path, ": unknown parameter '", name,

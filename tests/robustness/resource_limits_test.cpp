@@ -20,6 +20,7 @@
 #include "rnn/forecast/data.h"
 #include "rnn/io/model_file.h"
 #include "rnn/io/safetensors.h"
+#include "rnn/lm/model_file.h"
 #include "rnn/seq2seq/data.h"
 #include "rnn/tagging/data.h"
 #include "rnn/text/utf8.h"
@@ -119,6 +120,26 @@ TEST_F(ResourceLimitsFiles, ModelConfigFarLargerThanItsTensorsIsRefusedBeforeBui
   EXPECT_HAS(what, "huge_config.safetensors");
   EXPECT_HAS(what, "parameter 'weight_ih_l0'");
   EXPECT_HAS(what, "expected shape [67108864, 2], got [4, 2]");
+}
+
+TEST_F(ResourceLimitsFiles, LanguageModelFarLargerThanItsTensorsIsRefusedBeforeBuilding) {
+  // A GRU of hidden size 100000 would be 120 GB of parameters; the file holds 8 floats.
+  const nlohmann::json rnn_config = {{"mode", "GRU"},     {"input_size", 3},
+                                     {"hidden_size", 100000}, {"num_layers", 1}};
+  SafetensorsFile file;
+  file.put("decoder.bias", Tensor<float>({8}, 0.0f));
+  file.metadata["rnn_lm"] =
+      nlohmann::json{{"format", 1},
+                     {"config",
+                      {{"vocab_size", 3}, {"embed_size", 3}, {"rnn", rnn_config},
+                       {"tie_weights", false}, {"dropout", 0.0}}},
+                     {"vocab", {{"level", "char"}, {"tokens", {"<unk>", "a", "b"}}}}}
+          .dump();
+  const std::string path = (dir_ / "huge_lm.safetensors").string();
+  write_safetensors(path, file);
+  const std::string what = error_of([&] { lm::load_lm(path); });
+  EXPECT_HAS(what, "huge_lm.safetensors");
+  EXPECT_HAS(what, "needs at least 30001800012 parameter values but the file holds only 8");
 }
 
 TEST(ResourceLimits, WavChunkClaimingGigabytesIsRefused) {
