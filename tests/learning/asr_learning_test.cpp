@@ -3,7 +3,8 @@
 // their tones in opposite orders, so the order matters), utterances are 1 to 4 words with
 // random gaps, tone lengths, pitch jitter, levels and noise, and the features are the real
 // log-mel front end with per-utterance normalisation. Greedy CER on held-out utterances
-// must fall from the untrained model's (about 100%) to well below chance in 300 steps.
+// must fall from the untrained model's (over 100%: it emits a word at most steps) to well
+// below chance in 300 steps (measured: 338% -> 0.8%, about a second).
 #include <gtest/gtest.h>
 
 #include <cmath>
