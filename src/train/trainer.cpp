@@ -172,7 +172,7 @@ struct Trainer::Impl {
     const Parameters<float>& p = task.parameters();
     const std::span<const float> g = p.grads();
     bool finite = true;
-    for (float v : g) finite = finite && std::isfinite(v);  // no early exit: vectorizes
+    for (float v : g) finite = finite && std::isfinite(v);
     if (finite) return {};
     for (const ParamInfo& info : p.infos()) {
       for (size_t i = 0; i < info.numel; ++i) {
