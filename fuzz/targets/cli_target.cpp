@@ -1,9 +1,12 @@
 // The `rnn` program's command line, parsed only: the input is the arguments, one per line.
-// The app is built as main.cpp builds it (every registered subcommand), but each
-// subcommand's callback is replaced by a no-op, so no training or file work ever starts.
+// The app is built as main.cpp builds it (every registered subcommand), but the subcommands'
+// callbacks are taken out before parsing, so no training or file work ever starts. They are
+// kept alive meanwhile: each owns the options struct its options write into.
 // Parse errors and help requests go through app.exit() as in main.cpp, into a string.
+#include <functional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -16,10 +19,19 @@ namespace rnn::fuzz {
 
 namespace {
 
-void disarm(CLI::App& app) {
+// CLI11 has no getter for a callback; a pointer to the protected members, formed in a
+// derived class, reaches them legally.
+struct CallbackAccess : CLI::App {
+  static constexpr auto kFinal = &CallbackAccess::final_callback_;
+  static constexpr auto kParsed = &CallbackAccess::parse_complete_callback_;
+};
+
+// Moves every subcommand's callbacks into `kept` (which must outlive the parse).
+void disarm(CLI::App& app, std::vector<std::function<void()>>& kept) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    sub->callback([] {});
-    disarm(*sub);
+    kept.push_back(std::exchange(sub->*CallbackAccess::kFinal, nullptr));
+    kept.push_back(std::exchange(sub->*CallbackAccess::kParsed, nullptr));
+    disarm(*sub, kept);
   }
 }
 
@@ -45,7 +57,8 @@ int fuzz_cli(const uint8_t* data, size_t size) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   cli::add_registered_commands(app);
-  disarm(app);
+  std::vector<std::function<void()>> kept;
+  disarm(app, kept);
   std::ostringstream out, err;
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());

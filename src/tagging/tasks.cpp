@@ -69,10 +69,14 @@ nlohmann::json EpochCursor::to_json() const {
 
 EpochCursor EpochCursor::from_json(const nlohmann::json& j) {
   EpochCursor c;
-  c.epoch = j.at("epoch").get<int64_t>();
-  c.position = j.at("position").get<int64_t>();
-  c.seed = j.at("seed").get<uint64_t>();
-  c.started = j.at("started").get<bool>();
+  try {
+    c.epoch = j.at("epoch").get<int64_t>();
+    c.position = j.at("position").get<int64_t>();
+    c.seed = j.at("seed").get<uint64_t>();
+    c.started = j.at("started").get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    fail("epoch cursor: ", e.what());  // a missing or mistyped field: rnn::Error, one line
+  }
   return c;
 }
 
