@@ -75,23 +75,27 @@ nlohmann::json ForecastModelConfig::to_json() const {
 }
 
 ForecastModelConfig ForecastModelConfig::from_json(const nlohmann::json& j) {
-  ForecastModelConfig c;
-  c.kind = model_kind_from_string(j.at("kind").get<std::string>());
-  c.input_size = j.at("input_size").get<int64_t>();
-  c.n_targets = j.at("n_targets").get<int64_t>();
-  c.lookback = j.at("lookback").get<int64_t>();
-  c.horizon = j.at("horizon").get<int64_t>();
-  c.cell = cell_mode_from_string(j.at("cell").get<std::string>());
-  c.hidden_size = j.at("hidden_size").get<int64_t>();
-  c.num_layers = j.at("num_layers").get<int64_t>();
-  c.dropout = j.at("dropout").get<double>();
-  c.bidirectional = j.at("bidirectional").get<bool>();
-  c.proj_size = j.at("proj_size").get<int64_t>();
-  c.channels = j.at("channels").get<int64_t>();
-  c.kernel_size = j.at("kernel_size").get<int64_t>();
-  if (j.contains("quantiles")) c.quantiles = j.at("quantiles").get<std::vector<double>>();
-  c.validate();
-  return c;
+  try {
+    ForecastModelConfig c;
+    c.kind = model_kind_from_string(j.at("kind").get<std::string>());
+    c.input_size = j.at("input_size").get<int64_t>();
+    c.n_targets = j.at("n_targets").get<int64_t>();
+    c.lookback = j.at("lookback").get<int64_t>();
+    c.horizon = j.at("horizon").get<int64_t>();
+    c.cell = cell_mode_from_string(j.at("cell").get<std::string>());
+    c.hidden_size = j.at("hidden_size").get<int64_t>();
+    c.num_layers = j.at("num_layers").get<int64_t>();
+    c.dropout = j.at("dropout").get<double>();
+    c.bidirectional = j.at("bidirectional").get<bool>();
+    c.proj_size = j.at("proj_size").get<int64_t>();
+    c.channels = j.at("channels").get<int64_t>();
+    c.kernel_size = j.at("kernel_size").get<int64_t>();
+    if (j.contains("quantiles")) c.quantiles = j.at("quantiles").get<std::vector<double>>();
+    c.validate();
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    fail("forecast model config: ", e.what());  // a missing or mistyped field: rnn::Error, one line
+  }
 }
 
 struct ForecastModel::Impl {

@@ -90,13 +90,17 @@ nlohmann::json Scaler::to_json() const {
 }
 
 Scaler Scaler::from_json(const nlohmann::json& j) {
-  Scaler s;
-  s.kind = scale_kind_from_string(j.at("kind").get<std::string>());
-  s.offset = j.at("offset").get<std::vector<double>>();
-  s.scale = j.at("scale").get<std::vector<double>>();
-  check(s.offset.size() == s.scale.size(), "scaler: offset and scale differ in length");
-  for (double v : s.scale) check(std::isfinite(v) && v != 0.0, "scaler: bad scale ", v);
-  return s;
+  try {
+    Scaler s;
+    s.kind = scale_kind_from_string(j.at("kind").get<std::string>());
+    s.offset = j.at("offset").get<std::vector<double>>();
+    s.scale = j.at("scale").get<std::vector<double>>();
+    check(s.offset.size() == s.scale.size(), "scaler: offset and scale differ in length");
+    for (double v : s.scale) check(std::isfinite(v) && v != 0.0, "scaler: bad scale ", v);
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    fail("scaler: ", e.what());  // a missing or mistyped field: rnn::Error, one line
+  }
 }
 
 nlohmann::json TransformSpec::to_json() const {
@@ -104,12 +108,16 @@ nlohmann::json TransformSpec::to_json() const {
 }
 
 TransformSpec TransformSpec::from_json(const nlohmann::json& j) {
-  TransformSpec t;
-  t.log = j.at("log").get<bool>();
-  t.diff_lag = j.at("diff_lag").get<int64_t>();
-  t.scale = scale_kind_from_string(j.at("scale").get<std::string>());
-  check(t.diff_lag >= 0, "transforms: diff_lag must be >= 0, got ", t.diff_lag);
-  return t;
+  try {
+    TransformSpec t;
+    t.log = j.at("log").get<bool>();
+    t.diff_lag = j.at("diff_lag").get<int64_t>();
+    t.scale = scale_kind_from_string(j.at("scale").get<std::string>());
+    check(t.diff_lag >= 0, "transforms: diff_lag must be >= 0, got ", t.diff_lag);
+    return t;
+  } catch (const nlohmann::json::exception& e) {
+    fail("transforms: ", e.what());  // a missing or mistyped field: rnn::Error, one line
+  }
 }
 
 Tensor<double> Pipeline::levels(const Tensor<double>& values,
@@ -187,8 +195,12 @@ nlohmann::json Pipeline::to_json() const {
 }
 
 Pipeline Pipeline::from_json(const nlohmann::json& j) {
-  return Pipeline(TransformSpec::from_json(j.at("transforms")), Scaler::from_json(j.at("scaler")),
-                  j.at("n_targets").get<int64_t>());
+  try {
+    return Pipeline(TransformSpec::from_json(j.at("transforms")), Scaler::from_json(j.at("scaler")),
+                    j.at("n_targets").get<int64_t>());
+  } catch (const nlohmann::json::exception& e) {
+    fail("pipeline: ", e.what());  // a missing or mistyped field: rnn::Error, one line
+  }
 }
 
 std::vector<int64_t> window_origins(int64_t first_valid, int64_t lookback, int64_t horizon,
