@@ -2,6 +2,8 @@
 // cross-entropy), tied and untied, with dropout, projection and a conditional initial
 // state: central differences in double, non-square shapes (V=7, E/H/T/B all different),
 // every parameter and the carried state h0/c0 (with a random upstream gradient on h_n/c_n).
+// The mixed case (rows starting from their category beside rows carrying a given state,
+// as in a batch of document streams) checks cond.* and h0/c0 of the carried row together.
 // Bound: |analytic - numeric| / max(1, |numeric|) <= 1e-6 (eps 1e-6).
 #include <gtest/gtest.h>
 
@@ -16,7 +18,8 @@ namespace {
 
 const GradcheckOptions kOptions{1e-6, 1e-6};
 
-void check_model(lm::LmConfig config, bool with_state, bool with_categories = false) {
+void check_model(lm::LmConfig config, bool with_state, bool with_categories = false,
+                 std::vector<int64_t> categories = {2, 0, 2}) {
   Rng rng(21);
   lm::LanguageModel<double> model(config, rng);
   Parameters<double>& store = model.parameters();
@@ -26,7 +29,6 @@ void check_model(lm::LmConfig config, bool with_state, bool with_categories = fa
     ids[i] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(V)));
     targets[i] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(V)));
   }
-  const std::vector<int64_t> categories{2, 0, 2};
   const std::span<const int64_t> cats =
       with_categories ? std::span<const int64_t>(categories) : std::span<const int64_t>();
   RecurrentState<double> h0;
@@ -107,6 +109,14 @@ TEST(LmGradcheck, ConditionalLstm) {
 }
 TEST(LmGradcheck, ConditionalGruTied) {
   check_model(config(CellMode::GRU, 4, 4, 1, true, 0.0, 0, 3), false, true);
+}
+TEST(LmGradcheck, ConditionalLstmMixedStartsAndCarriedRows) {
+  check_model(config(CellMode::LSTM, 3, 5, 2, false, 0.0, 0, 3), true, true,
+              {1, lm::kCarry, 0});
+}
+TEST(LmGradcheck, ConditionalGruMixedWithDropout) {
+  check_model(config(CellMode::GRU, 4, 6, 2, false, 0.2, 0, 3), true, true,
+              {lm::kCarry, 2, lm::kCarry});
 }
 
 }  // namespace
