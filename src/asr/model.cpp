@@ -11,6 +11,10 @@ namespace rnn::asr {
 void AsrConfig::validate() const {
   features.validate();
   check(stack >= 1 && stack <= 16, "asr model: stack ", stack, " outside 1..16");
+  if (conv_frontend)
+    check(conv_channels >= 1 && conv_kernel >= stack && conv_kernel <= 64,
+          "asr model: conv front end needs channels >= 1 and stack <= kernel <= 64, got ",
+          conv_channels, " channels, kernel ", conv_kernel, ", stack ", stack);
   check(mode == CellMode::LSTM || mode == CellMode::GRU, "asr model: cell must be LSTM or GRU");
   check(hidden_size >= 1 && num_layers >= 1, "asr model: hidden size and layers must be >= 1");
   check(dropout >= 0.0 && dropout < 1.0, "asr model: dropout ", dropout, " outside [0, 1)");
@@ -18,10 +22,13 @@ void AsrConfig::validate() const {
 }
 
 nlohmann::json AsrConfig::to_json() const {
-  return {{"features", features.to_json()}, {"stack", stack},
-          {"mode", to_string(mode)},        {"hidden_size", hidden_size},
-          {"num_layers", num_layers},       {"bidirectional", bidirectional},
-          {"dropout", dropout},             {"tokens", tokens.to_json()}};
+  nlohmann::json j = {{"features", features.to_json()}, {"stack", stack},
+                      {"mode", to_string(mode)},        {"hidden_size", hidden_size},
+                      {"num_layers", num_layers},       {"bidirectional", bidirectional},
+                      {"dropout", dropout},             {"tokens", tokens.to_json()}};
+  // only when used, so that stacking models keep the configuration they were saved with
+  if (conv_frontend) j["conv_frontend"] = {{"channels", conv_channels}, {"kernel", conv_kernel}};
+  return j;
 }
 
 AsrConfig AsrConfig::from_json(const nlohmann::json& j) {
@@ -35,6 +42,11 @@ AsrConfig AsrConfig::from_json(const nlohmann::json& j) {
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<double>();
     c.tokens = Tokens::from_json(j.at("tokens"));
+    if (j.contains("conv_frontend")) {
+      c.conv_frontend = true;
+      c.conv_channels = j["conv_frontend"].at("channels").get<int64_t>();
+      c.conv_kernel = j["conv_frontend"].at("kernel").get<int64_t>();
+    }
   } catch (const nlohmann::json::exception& e) {
     fail("asr model configuration: ", e.what());
   }
@@ -44,9 +56,12 @@ AsrConfig AsrConfig::from_json(const nlohmann::json& j) {
 
 AsrModel::AsrModel(const AsrConfig& config, Rng& rng) : config_(config) {
   config_.validate();
+  if (config_.conv_frontend)
+    frontend_ = std::make_unique<ConvFrontEnd<float>>(config_.features.n_mels, config_.conv_channels,
+                                                      config_.conv_kernel, config_.stack, params_, rng);
   RecurrentConfig rc;
   rc.mode = config_.mode;
-  rc.input_size = config_.stack * config_.features.n_mels;
+  rc.input_size = frontend_ ? config_.conv_channels : config_.stack * config_.features.n_mels;
   rc.hidden_size = config_.hidden_size;
   rc.num_layers = config_.num_layers;
   rc.bidirectional = config_.bidirectional;
@@ -70,6 +85,10 @@ AsrBatch AsrModel::make_batch(const std::vector<const Tensor<float>*>& features)
     out.lengths.push_back(steps(f->dim(0)));
     longest = std::max(longest, out.lengths.back());
   }
+  if (frontend_) {
+    out.x = frontend_->input(features);
+    return out;
+  }
   // x[t, b, j*M + m] = f_b[t*k + j, m]  (zero past the end)
   out.x = Tensor<float>({longest, batch, k * m}, 0.0f);
   for (int64_t b = 0; b < batch; ++b) {
@@ -85,9 +104,17 @@ AsrBatch AsrModel::make_batch(const std::vector<const Tensor<float>*>& features)
 
 AsrForward AsrModel::forward(const AsrBatch& batch, Mode mode, Rng* rng, bool keep_cache) const {
   RecurrentInput<float> in;
-  in.x = batch.x;
-  in.lengths = batch.lengths;
   AsrForward out;
+  if (frontend_) {
+    in.x = frontend_->forward(batch.x);
+    if (keep_cache) {
+      out.conv_input = batch.x;
+      out.conv_out = in.x;
+    }
+  } else {
+    in.x = batch.x;
+  }
+  in.lengths = batch.lengths;
   RecurrentOutput<float> r = rnn_->forward(in, mode, rng, keep_cache ? &out.cache : nullptr);
   out.rnn_out = std::move(r.y);
   out.log_probs = nn::log_softmax(head_->forward(out.rnn_out));
@@ -99,7 +126,8 @@ void AsrModel::backward(const AsrForward& forward, const Tensor<float>& dlog_pro
   const Tensor<float> dlogits = nn::log_softmax_backward(forward.log_probs, dlog_probs);
   RecurrentGradOutput<float> g;
   g.dy = head_->backward(forward.rnn_out, dlogits);
-  rnn_->backward(*forward.cache, g);
+  RecurrentGradInput<float> d = rnn_->backward(*forward.cache, g);
+  if (frontend_) frontend_->backward(forward.conv_input, forward.conv_out, d.dx);
 }
 
 std::vector<int64_t> decode(const Tensor<float>& log_probs, int64_t b, int64_t length,

@@ -64,6 +64,8 @@ struct TrainOptions {
   // model
   std::string tokens = "word", cell = "lstm";
   int64_t stack = 3, hidden = 128, layers = 2;
+  std::string frontend = "stack";
+  int64_t conv_channels = 128, conv_kernel = 0;
   bool unidirectional = false;
   double dropout = 0.0;
   // training
@@ -89,6 +91,9 @@ void run_train(const TrainOptions& o) {
   non_negative(o.freq_masks, "freq-masks");
   non_negative(o.time_masks, "time-masks");
   usage_check(o.tokens == "word" || o.tokens == "char", "--tokens must be word or char, got '" + o.tokens + "'");
+  usage_check(o.frontend == "stack" || o.frontend == "conv", "--frontend must be stack or conv, got '" + o.frontend + "'");
+  positive(o.conv_channels, "conv-channels");
+  non_negative(o.conv_kernel, "conv-kernel");
   usage_check(o.cell == "lstm" || o.cell == "gru", "--cell must be lstm or gru, got '" + o.cell + "'");
   usage_check(std::isfinite(o.lr) && o.lr > 0, concat("--lr must be > 0, got ", o.lr));
   usage_check(o.dropout >= 0 && o.dropout < 1, concat("--dropout must be in [0, 1), got ", o.dropout));
@@ -103,6 +108,9 @@ void run_train(const TrainOptions& o) {
   config.features.fmin = o.fmin;
   config.features.fmax = o.fmax;
   config.stack = o.stack;
+  config.conv_frontend = o.frontend == "conv";
+  config.conv_channels = o.conv_channels;
+  config.conv_kernel = o.conv_kernel == 0 ? 2 * o.stack : o.conv_kernel;
   config.mode = o.cell == "gru" ? CellMode::GRU : CellMode::LSTM;
   config.hidden_size = o.hidden;
   config.num_layers = o.layers;
@@ -111,6 +119,8 @@ void run_train(const TrainOptions& o) {
   features::Normalizer normalizer;
   try {
     config.features.validate();
+    usage_check(!config.conv_frontend || config.conv_kernel >= config.stack,
+                concat("--conv-kernel ", config.conv_kernel, " must be >= --stack ", config.stack));
     normalizer.mode = features::norm_mode_from_string(o.norm);
   } catch (const Error& e) {
     throw UsageError(e.what());
@@ -297,6 +307,9 @@ void add_asr_command(CLI::App& app) {
   train->add_option("--norm", t->norm, "Feature normalisation: utterance, global or none")->capture_default_str();
   train->add_option("--tokens", t->tokens, "Output tokens: word or char")->capture_default_str();
   train->add_option("--stack", t->stack, "Frames joined per model step (shortens the sequence)")->capture_default_str();
+  train->add_option("--frontend", t->frontend, "Front end: stack (join --stack frames) or conv (Conv1d, stride --stack, then ReLU)")->capture_default_str();
+  train->add_option("--conv-channels", t->conv_channels, "Conv front end: output channels")->capture_default_str();
+  train->add_option("--conv-kernel", t->conv_kernel, "Conv front end: kernel in frames (0 = 2 x --stack)")->capture_default_str();
   train->add_option("--cell", t->cell, "lstm or gru")->capture_default_str();
   train->add_option("--hidden", t->hidden, "Hidden size per direction")->capture_default_str();
   train->add_option("--layers", t->layers, "Stacked recurrent layers")->capture_default_str();

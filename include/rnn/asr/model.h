@@ -1,12 +1,13 @@
-// The speech recogniser: log-mel frames -> frame stacking (k consecutive frames joined, the
-// sequence k times shorter) -> stacked bidirectional LSTM/GRU -> linear to the CTC classes
-// (blank + tokens) -> log_softmax. Trained with the CTC loss (rnn/ctc/ctc.h).
+// The speech recogniser: log-mel frames -> front end, either frame stacking (k consecutive
+// frames joined, the sequence k times shorter) or a strided convolution (rnn/asr/frontend.h,
+// stride k) -> stacked bidirectional LSTM/GRU -> linear to the CTC classes (blank + tokens)
+// -> log_softmax. Trained with the CTC loss (rnn/ctc/ctc.h).
 //
 // Letters: F frames, M mel bands, k stack, T = ceil(F/k) model steps, B batch,
 // H hidden, D directions, V classes.
 //
-// Parameters (PyTorch names): rnn.weight_ih_l0 ... (torch.nn.LSTM/GRU), head.weight [V, D*H],
-// head.bias [V].
+// Parameters (PyTorch names): [frontend.weight [C, M, K], frontend.bias [C] (conv front end)],
+// rnn.weight_ih_l0 ... (torch.nn.LSTM/GRU), head.weight [V, D*H], head.bias [V].
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rnn/asr/data.h"
+#include "rnn/asr/frontend.h"
 #include "rnn/core/parameters.h"
 #include "rnn/core/rng.h"
 #include "rnn/features/logmel.h"
@@ -27,7 +29,10 @@ namespace rnn::asr {
 
 struct AsrConfig {
   features::LogMelOptions features;
-  int64_t stack = 3;
+  int64_t stack = 3;               // frames per model step (the conv front end's stride)
+  bool conv_frontend = false;      // false: frame stacking
+  int64_t conv_channels = 128;     // C, conv front end only
+  int64_t conv_kernel = 6;         // K >= stack, conv front end only
   CellMode mode = CellMode::LSTM;  // LSTM or GRU
   int64_t hidden_size = 128;
   int64_t num_layers = 2;
@@ -42,13 +47,14 @@ struct AsrConfig {
 };
 
 struct AsrBatch {
-  Tensor<float> x;               // [T, B, k*M]
+  Tensor<float> x;               // [T, B, k*M] stacked, or [B, M, L] the conv front end's input
   std::vector<int64_t> lengths;  // [B] model steps of each utterance
 };
 
 struct AsrForward {
   Tensor<float> log_probs;  // [T, B, V]
   // what backward needs
+  Tensor<float> conv_input, conv_out;  // conv front end: [B, M, L], [T, B, C]
   Tensor<float> rnn_out;    // [T, B, D*H]
   RecurrentCachePtr<float> cache;
 };
@@ -72,6 +78,7 @@ class AsrModel {
  private:
   AsrConfig config_;
   Parameters<float> params_;
+  std::unique_ptr<ConvFrontEnd<float>> frontend_;  // null: frame stacking
   std::unique_ptr<Recurrent<float>> rnn_;
   std::unique_ptr<nn::Linear<float>> head_;
 };
