@@ -7,9 +7,10 @@
            seed, warp factor);
   augment  reads OUT/raw/<split>/<id>.wav (the synthesiser's output) and writes
            OUT/<split>/<id>.wav with the planned augmentation, and OUT/<split>.tsv;
-  table    reads `rnn asr eval --by-speaker --json` results (--eval, one file or more) and
-           prints a Markdown table of WER, CER and string accuracy per voice variant (the
-           part after '+', summed over the accents) and per accent (docs/SPEECH.md).
+  table    reads `rnn asr eval --by-speaker --json` results (--eval, one file or more, e.g.
+           greedy and beam on the same data) and prints a Markdown table of WER, CER and
+           string accuracy per voice variant (the part after '+', summed over the accents)
+           and per accent, one set of columns per file (docs/SPEECH.md).
 
 Each split draws from its own generator (seeded by --seed and the split's name), so a
 larger training set leaves the validation and test sets unchanged.
@@ -141,28 +142,34 @@ def augment(args):
 
 
 def table(args):
-    rows = []
+    keys = ("words", "word_edits", "chars", "char_edits", "strings", "strings_right")
+    columns, results = [], []
     for path in args.eval:
         r = json.load(open(path))
         groups = {}
         for name, c in r["speakers"].items():
             accent, _, variant = name.partition("+")
             for key in (("variant", variant or accent), ("accent", accent)):
-                g = groups.setdefault(key, dict(words=0, word_edits=0, chars=0, char_edits=0,
-                                                strings=0, strings_right=0))
-                for k in g:
+                g = groups.setdefault(key, dict.fromkeys(keys, 0))
+                for k in keys:
                     g[k] += c[k]
-        groups[("all", "all")] = {k: r[k] for k in ("words", "word_edits", "chars", "char_edits",
-                                                    "strings", "strings_right")}
-        decoding = "greedy" if r["beam"] == 1 else f"beam {r['beam']}"
-        for (kind, name), g in sorted(groups.items(), key=lambda kv: (kv[0][0] != "variant", kv[0][0] == "all", kv[0][1].lower())):
-            rows.append(f"| {decoding} | {kind} | {name} | {g['strings']} | "
-                        f"{100 * g['word_edits'] / g['words']:.2f}% | "
-                        f"{100 * g['char_edits'] / g['chars']:.2f}% | "
-                        f"{100 * g['strings_right'] / g['strings']:.2f}% |")
-    print("| decoding | group | voice | utterances | WER | CER | string accuracy |")
-    print("|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
+        groups[("all", "all")] = {k: r[k] for k in keys}
+        columns.append("greedy" if r["beam"] == 1 else f"beam {r['beam']}")
+        results.append(groups)
+    head = "| group | voice | utterances |"
+    for c in columns:
+        head += f" WER {c} | CER {c} | string acc. {c} |"
+    print(head)
+    print("|---" * (3 + 3 * len(columns)) + "|")
+    order = sorted(results[0], key=lambda k: (k[0] == "all", k[0] != "variant", k[1].lower()))
+    for key in order:
+        line = f"| {key[0]} | {key[1]} | {results[0][key]['strings']} |"
+        for groups in results:
+            g = groups[key]
+            line += (f" {100 * g['word_edits'] / g['words']:.2f}% |"
+                     f" {100 * g['char_edits'] / g['chars']:.2f}% |"
+                     f" {100 * g['strings_right'] / g['strings']:.2f}% |")
+        print(line)
 
 
 def main():
