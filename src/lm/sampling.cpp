@@ -85,8 +85,11 @@ Generated generate(const LanguageModel<float>& model, const text::Vocabulary& vo
     g.prime_unknown = e.unknown;
   }
   if (prime.empty()) {
-    const int64_t newline = vocab.id("\n");
-    prime.push_back(newline != text::Vocabulary::kUnknown ? newline : 1);
+    // A line break starts a text; failing that a space (texts without line breaks, e.g.
+    // one address per file), then the first token.
+    int64_t start = vocab.id("\n");
+    if (start == text::Vocabulary::kUnknown) start = vocab.id(" ");
+    prime.push_back(start != text::Vocabulary::kUnknown ? start : 1);
   }
   g.prime_tokens = static_cast<int64_t>(prime.size());
 

@@ -33,7 +33,7 @@ struct GenerateOptions {
   int64_t length = 200;   // tokens to generate
   uint64_t seed = 1;
   std::string prime;      // UTF-8 text fed first (not repeated in the output); empty: a
-                          // line break (or the first token) starts the text
+                          // line break (else a space, else the first token) starts the text
   int64_t category = -1;  // conditional models: the category whose state starts the text
 };
 
