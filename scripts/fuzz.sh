@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-30}"
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 UBSAN_OPTIONS="print_stacktrace=1"
 
 if [[ ! -f "$build/build.ninja" ]]; then
   CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNN_FUZZ=ON \
@@ -52,6 +52,7 @@ for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
   findings="$build/findings/$t"
   log="$build/logs/$t.log"
+  rm -rf "$findings"  # findings of an earlier run were fixed or are in fuzz/regressions
   mkdir -p "$corpus" "$findings" "$(dirname "$log")"
   echo "fuzz.sh: $t for ${seconds}s" >&2
   status=0
