@@ -537,6 +537,8 @@ void run_eval(const EvalOptions& o) {
   set_threads(o.threads);
   const lm::LoadedLm loaded = lm::load_lm(o.model);
   if (!o.categories.empty()) return run_eval_documents(o, loaded);
+  usage_check(loaded.model->config().num_categories == 0,
+              "this model is conditional: score it on per-category documents with --categories LIST");
   const std::u32string text = text::read_text_file(o.text);
   const text::TokenStream stream = text::tokenize(text, loaded.vocab.level());
   size_t begin = 0, end = stream.ids.size();

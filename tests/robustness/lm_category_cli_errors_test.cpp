@@ -129,6 +129,10 @@ TEST(LmCategoryCliErrors, CategoriesOfTrainedModels) {
                       (d / "unknown.tsv").string()),
                   1, "category 'new' is not one of the model's 2 categories");
 
+  expect_one_line(run("lm eval --threads 1 --model " + model + " --text " +
+                      (d / "docs" / "d0.txt").string()),
+                  2, "this model is conditional: score it on per-category documents");
+
   // Resume with three categories where the checkpoint has two.
   expect_one_line(run("lm train --categories " + (d / "three.tsv").string() + kTiny +
                       " --steps 6 --resume --run-dir " + run_dir),
