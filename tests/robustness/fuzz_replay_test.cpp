@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -16,6 +17,11 @@
 #include "targets.h"
 
 namespace fs = std::filesystem;
+
+namespace rnn::fuzz {
+// gtest prints a parameter with this (found by argument-dependent lookup).
+void PrintTo(const Target& target, std::ostream* os) { *os << target.name; }
+}  // namespace rnn::fuzz
 
 namespace {
 
