@@ -122,6 +122,8 @@ TEST_F(AsrCli, BadUsage) {
   expect_failure(run("asr eval --model m --data d --bogus"), 2, "bogus");
   expect_failure(run("asr train --train a --valid b --tokens phones"), 2, "--tokens");
   expect_failure(run("asr train --train a --valid b --mels 0"), 2, "mel bands");
+  expect_failure(run("asr train --train a --valid b --frontend fft"), 2, "--frontend");
+  expect_failure(run("asr train --train a --valid b --frontend conv --stack 4 --conv-kernel 2"), 2, "--conv-kernel");
 }
 
 }  // namespace
