@@ -11,7 +11,7 @@ packages=(
   libopenblas-dev libblis-dev          # BLAS through CBLAS (RNN_BLAS chooses)
   libcli11-dev nlohmann-json3-dev      # command line, JSON
   libfftw3-dev                         # FFT for speech features (fftw3f)
-  espeak-ng python3-numpy              # tools/make_digits_corpus.sh (speech data)
+  espeak-ng flite python3-numpy        # tools/make_digits_corpus.sh (speech data)
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                              # tools/safetensors_io.py (tests call no Python)
   clang libclang-rt-14-dev libomp-dev  # scripts/fuzz.sh: libFuzzer, sanitizers, OpenMP for clang
