@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/run_control.h"
 #include "cli/usage_checks.h"
 #include "rnn/asr/data.h"
 #include "rnn/asr/model.h"
@@ -77,7 +78,7 @@ struct TrainOptions {
   bool resume = false, json = false;
   uint64_t seed = 1;
   int threads = 0;
-  std::string progress = "auto";
+  RunControl control;
 };
 
 void run_train(const TrainOptions& o) {
@@ -167,11 +168,7 @@ void run_train(const TrainOptions& o) {
   t.run_dir = o.run_dir;
   t.resume = o.resume;
   t.unit_name = "frame";
-  if (o.progress == "auto") t.progress = ProgressStyle::Auto;
-  else if (o.progress == "bar") t.progress = ProgressStyle::Bar;
-  else if (o.progress == "lines") t.progress = ProgressStyle::Lines;
-  else if (o.progress == "off") t.progress = ProgressStyle::Off;
-  else throw UsageError("--progress must be auto, bar, lines or off, got '" + o.progress + "'");
+  o.control.apply(t);
 
   std::error_code ec;
   std::filesystem::create_directories(o.run_dir, ec);
@@ -330,7 +327,7 @@ void add_asr_command(CLI::App& app) {
   train->add_flag("--resume", t->resume, "Continue the run in --run-dir from last.ckpt");
   train->add_option("--seed", t->seed, "Random seed")->capture_default_str();
   train->add_option("--threads", t->threads, "Threads (0 = all cores)")->capture_default_str();
-  train->add_option("--progress", t->progress, "auto, bar, lines or off")->capture_default_str();
+  t->control.add_to(train);
   train->add_flag("--json", t->json, "Print one JSON object with the results on stdout");
   train->callback([t] { run_train(*t); });
 

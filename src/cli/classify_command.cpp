@@ -254,7 +254,7 @@ void run_cv(CvOptions o) {
       m.model = k;
       tagging_cli::TrainLoop loop = o.loop;
       loop.run_dir = (fs::path(o.loop.run_dir) / ("fold" + std::to_string(f)) / k).string();
-      loop.progress = "off";
+      loop.control.progress = "off";
       const auto model = train_model(m.config(), m.min_count, train, valid, loop, nullptr);
       const double a = evaluate_classifier(*model, test).accuracy();
       acc[k].push_back(a);

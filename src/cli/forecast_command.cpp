@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/run_control.h"
 #include "rnn/core/error.h"
 #include "rnn/forecast/baselines.h"
 #include "rnn/forecast/evaluate.h"
@@ -164,7 +165,7 @@ struct TrainOptions {
   std::string quantiles;
   uint64_t seed = 1;
   std::string run_dir = "runs/forecast";
-  std::string progress = "auto";
+  RunControl control;
   bool resume = false, json = false;
 };
 
@@ -228,10 +229,7 @@ void train(const TrainOptions& o) {
   tr.run_dir = o.run_dir;
   tr.resume = o.resume;
   tr.unit_name = "win";
-  tr.progress = o.progress == "bar"     ? ProgressStyle::Bar
-                : o.progress == "lines" ? ProgressStyle::Lines
-                : o.progress == "off"   ? ProgressStyle::Off
-                                        : ProgressStyle::Auto;
+  o.control.apply(tr);
   std::cerr << "rnn forecast train: " << data.series.rows() << " rows (train "
             << data.split.train_end << ", validation " << data.split.val_end - data.split.train_end
             << ", test " << data.split.rows - data.split.val_end << "), " << task.train_windows()
@@ -596,9 +594,7 @@ void add_forecast_command(CLI::App& app) {
   tc->add_option("--run-dir", t->run_dir, "Run folder (checkpoints, metrics.jsonl, curves.svg, "
                                           "model.safetensors)")
       ->capture_default_str();
-  tc->add_option("--progress", t->progress, "Progress display on stderr: auto, bar, lines, off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "bar", "lines", "off"}));
+  t->control.add_to(tc);
   tc->add_flag("--resume", t->resume, "Continue from the run folder's last checkpoint");
   tc->add_flag("--json", t->json, "Print one JSON object on stdout");
   tc->callback([t] { train(*t); });

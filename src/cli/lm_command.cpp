@@ -19,8 +19,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/run_control.h"
 #include "cli/usage_checks.h"
 #include "rnn/core/error.h"
+#include "rnn/io/atomic_file.h"
 #include "rnn/kernels/gemm.h"
 #include "rnn/lm/corpus.h"
 #include "rnn/lm/document_task.h"
@@ -102,7 +104,6 @@ struct TrainOptions {
   std::string schedule_json;
   int64_t warmup = 0;
   double clip = 5.0;
-  std::string on_nonfinite = "stop";
   int64_t eval_every = 200;
   int64_t val_tokens = 0;
   int64_t checkpoint_every = 500;
@@ -111,7 +112,7 @@ struct TrainOptions {
   bool resume = false;
   uint64_t seed = 1;
   int threads = 0;
-  std::string progress = "auto";
+  RunControl control;
   int64_t sample_len = 0;
   double temperature = 0.8;
   bool skip_test = false;
@@ -208,7 +209,7 @@ void write_command_json(const TrainOptions& o, const TrainerOptions& topts,
     j["segment"] = o.segment;
     j["unconditional"] = o.unconditional;
   }
-  std::ofstream(std::filesystem::path(o.run_dir) / name) << j.dump(2) << "\n";
+  write_file_atomic((std::filesystem::path(o.run_dir) / name).string(), j.dump(2) + "\n");
 }
 
 TrainerOptions trainer_options(const TrainOptions& o) {
@@ -219,9 +220,6 @@ TrainerOptions trainer_options(const TrainOptions& o) {
   t.checkpoint_every = o.checkpoint_every;
   t.patience = o.patience;
   t.clip_norm = o.clip;
-  usage_check(o.on_nonfinite == "stop" || o.on_nonfinite == "skip",
-              "--on-nonfinite must be stop or skip, got '" + o.on_nonfinite + "'");
-  t.non_finite = o.on_nonfinite == "skip" ? NonFinitePolicy::Skip : NonFinitePolicy::Stop;
   t.optimizer = o.optimizer;
   t.optimizer_options = {{"lr", o.lr}};
   if (o.weight_decay > 0) t.optimizer_options["weight_decay"] = o.weight_decay;
@@ -238,17 +236,7 @@ TrainerOptions trainer_options(const TrainOptions& o) {
   t.seed = o.seed;
   t.run_dir = o.run_dir;
   t.resume = o.resume;
-  if (o.progress == "auto") {
-    t.progress = ProgressStyle::Auto;
-  } else if (o.progress == "bar") {
-    t.progress = ProgressStyle::Bar;
-  } else if (o.progress == "lines") {
-    t.progress = ProgressStyle::Lines;
-  } else if (o.progress == "off") {
-    t.progress = ProgressStyle::Off;
-  } else {
-    throw UsageError("--progress must be auto, bar, lines or off, got '" + o.progress + "'");
-  }
+  o.control.apply(t);
   t.unit_name = o.level == "char" ? "char" : "tok";
   return t;
 }
@@ -698,10 +686,6 @@ void add_lm_command(CLI::App& app) {
                     "Schedule options as JSON, e.g. '{\"step_size\": 1000, \"gamma\": 0.5}'");
   train->add_option("--warmup", t->warmup, "Linear warm-up steps")->capture_default_str();
   train->add_option("--clip", t->clip, "Gradient norm clipping (0 = off)")->capture_default_str();
-  train->add_option("--on-nonfinite", t->on_nonfinite,
-                    "A NaN/Inf loss or gradient: stop, or skip the step and halve the lr "
-                    "(a 6th in a row stops)")
-      ->capture_default_str();
   train->add_option("--eval-every", t->eval_every, "Validation every N steps (0 = at the end)")
       ->capture_default_str();
   train->add_option("--val-tokens", t->val_tokens,
@@ -716,7 +700,7 @@ void add_lm_command(CLI::App& app) {
   train->add_flag("--resume", t->resume, "Continue the run in --run-dir from last.ckpt");
   train->add_option("--seed", t->seed, "Random seed")->capture_default_str();
   train->add_option("--threads", t->threads, "Threads (0 = all cores)")->capture_default_str();
-  train->add_option("--progress", t->progress, "auto, bar, lines or off")->capture_default_str();
+  t->control.add_to(train);
   train->add_option("--sample-len", t->sample_len, "Tokens to sample at the end")->capture_default_str();
   train->add_option("--temperature", t->temperature, "Temperature of that sample")
       ->capture_default_str();

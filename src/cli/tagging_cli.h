@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/run_control.h"
 #include "rnn/core/error.h"
 #include "rnn/kernels/gemm.h"
 #include "rnn/plot/heatmap.h"
@@ -45,7 +46,7 @@ struct TrainLoop {
   bool resume = false;
   uint64_t seed = 1;
   int threads = 0;
-  std::string progress = "auto";
+  RunControl control;
   bool json = false;
 
   void add_to(CLI::App* cmd) {
@@ -69,7 +70,7 @@ struct TrainLoop {
     cmd->add_flag("--resume", resume, "Continue the run in --run-dir from last.ckpt");
     cmd->add_option("--seed", seed, "Random seed")->capture_default_str();
     cmd->add_option("--threads", threads, "Threads (0 = all cores)")->capture_default_str();
-    cmd->add_option("--progress", progress, "auto, bar, lines or off")->capture_default_str();
+    control.add_to(cmd);
     cmd->add_flag("--json", json, "Print one JSON object with the results on stdout");
   }
 
@@ -85,8 +86,8 @@ struct TrainLoop {
     usage_check(patience >= 0, "--patience must be >= 0");
     usage_check(!run_dir.empty(), "--run-dir must not be empty");
     usage_check(threads >= 0, "--threads must be >= 0");
-    usage_check(progress == "auto" || progress == "bar" || progress == "lines" || progress == "off",
-                "--progress must be auto, bar, lines or off, got '" + progress + "'");
+    TrainerOptions probe;
+    control.apply(probe);  // the same checks, before any data is read
   }
 
   // `batches_per_epoch` turns epochs into steps.
@@ -106,10 +107,7 @@ struct TrainLoop {
     t.seed = seed;
     t.run_dir = run_dir;
     t.resume = resume;
-    t.progress = progress == "bar"     ? ProgressStyle::Bar
-                 : progress == "lines" ? ProgressStyle::Lines
-                 : progress == "off"   ? ProgressStyle::Off
-                                       : ProgressStyle::Auto;
+    control.apply(t);
     return t;
   }
 

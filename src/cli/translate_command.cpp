@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/run_control.h"
 #include "cli/usage_checks.h"
 #include "rnn/core/error.h"
 #include "rnn/io/atomic_file.h"
@@ -166,7 +167,7 @@ struct TrainArgs {
   bool resume = false;
   uint64_t seed = 1;
   int threads = 0;
-  std::string progress = "auto";
+  RunControl control;
   SearchArgs search{.beam = 5};
   bool json = false;
 };
@@ -263,11 +264,7 @@ void run_train(const TrainArgs& o) {
   t.seed = o.seed;
   t.run_dir = o.run_dir;
   t.resume = o.resume;
-  if (o.progress == "auto") t.progress = ProgressStyle::Auto;
-  else if (o.progress == "bar") t.progress = ProgressStyle::Bar;
-  else if (o.progress == "lines") t.progress = ProgressStyle::Lines;
-  else if (o.progress == "off") t.progress = ProgressStyle::Off;
-  else throw UsageError("--progress must be auto, bar, lines or off, got '" + o.progress + "'");
+  o.control.apply(t);
   t.unit_name = "tok";
 
   std::error_code ec;
@@ -527,7 +524,7 @@ void add_translate_command(CLI::App& app) {
   train->add_flag("--resume", a->resume, "Continue the run in --run-dir from last.ckpt");
   train->add_option("--seed", a->seed, "Random seed")->capture_default_str();
   train->add_option("--threads", a->threads, "Threads (0 = all cores)")->capture_default_str();
-  train->add_option("--progress", a->progress, "auto, bar, lines or off")->capture_default_str();
+  a->control.add_to(train);
   add_search_options(train, a->search, "--decode-batch");
   train->add_flag("--json", a->json, "Print one JSON object with the results on stdout");
   train->callback([a] { run_train(*a); });

@@ -123,8 +123,9 @@ TEST_F(ModelFileErrors, ConfigDisagreesWithParameters) {
   j["num_layers"] = 3;
   EXPECT_CONTAINS(load_error(with_config(j)), "missing parameter 'weight_ih_l2'");
   j = config_.to_json();
-  j["bidirectional"] = false;
-  EXPECT_CONTAINS(load_error(with_config(j)), "unknown parameter");
+  j["bidirectional"] = false;  // layer 1's input is half as wide: its shape is checked first
+  EXPECT_CONTAINS(load_error(with_config(j)), "parameter 'weight_ih_l1'");
+  EXPECT_CONTAINS(load_error(with_config(j)), "expected shape [20, 2], got [20, 4]");
   j = config_.to_json();
   j["bias"] = false;
   EXPECT_CONTAINS(load_error(with_config(j)), "unknown parameter 'bias_hh_l0'");
