@@ -49,20 +49,6 @@ inline std::string_view as_text(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// Known and left open (see the fuzzing report): the readers call nlohmann's get<int64_t>()
-// without checking that the value is an integer, and for a float beyond int64's range that
-// conversion is undefined behaviour inside nlohmann (UBSan float-cast-overflow). JSON holding
-// such a number is skipped, so the fuzzers can look further.
-inline bool has_float_beyond_int64(const nlohmann::json& j) {
-  if (j.is_number_float()) return !(std::fabs(j.get<double>()) < 9.2e18);
-  if (j.is_structured()) {
-    for (const auto& v : j) {
-      if (has_float_beyond_int64(v)) return true;
-    }
-  }
-  return false;
-}
-
 // A private folder for readers that take paths: unique per process and per call, removed
 // (with everything the reader wrote into it) by the destructor.
 class ScratchDir {

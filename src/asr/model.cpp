@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/ctc/ctc.h"
 #include "rnn/nn/activations.h"
 
@@ -35,17 +36,17 @@ AsrConfig AsrConfig::from_json(const nlohmann::json& j) {
   AsrConfig c;
   try {
     c.features = features::LogMelOptions::from_json(j.at("features"));
-    c.stack = j.at("stack").get<int64_t>();
+    c.stack = j.at("stack").get<JsonInt<int64_t>>().value;
     c.mode = cell_mode_from_string(j.at("mode").get<std::string>());
-    c.hidden_size = j.at("hidden_size").get<int64_t>();
-    c.num_layers = j.at("num_layers").get<int64_t>();
+    c.hidden_size = j.at("hidden_size").get<JsonInt<int64_t>>().value;
+    c.num_layers = j.at("num_layers").get<JsonInt<int64_t>>().value;
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.dropout = j.at("dropout").get<double>();
     c.tokens = Tokens::from_json(j.at("tokens"));
     if (j.contains("conv_frontend")) {
       c.conv_frontend = true;
-      c.conv_channels = j["conv_frontend"].at("channels").get<int64_t>();
-      c.conv_kernel = j["conv_frontend"].at("kernel").get<int64_t>();
+      c.conv_channels = j["conv_frontend"].at("channels").get<JsonInt<int64_t>>().value;
+      c.conv_kernel = j["conv_frontend"].at("kernel").get<JsonInt<int64_t>>().value;
     }
   } catch (const nlohmann::json::exception& e) {
     fail("asr model configuration: ", e.what());

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/ctc/ctc.h"
 #include "rnn/train/checkpoint.h"
 
@@ -144,20 +145,21 @@ void AsrTask::load_state(const Checkpoint& checkpoint) {
   try {
     check(t.at("config") == model_.config().to_json(),
           "checkpoint is for another model (configuration, features or tokens differ)");
-    check(t.at("batch").get<int64_t>() == options_.batch, "cannot resume with another --batch (",
-          t.at("batch").get<int64_t>(), " in the checkpoint, ", options_.batch, " now)");
-    check(t.at("train_utterances").get<size_t>() == train_.features.size(),
-          "checkpoint was trained on ", t.at("train_utterances").get<size_t>(),
+    check(t.at("batch").get<JsonInt<int64_t>>().value == options_.batch, "cannot resume with another --batch (",
+          t.at("batch").get<JsonInt<int64_t>>().value, " in the checkpoint, ", options_.batch, " now)");
+    check(t.at("train_utterances").get<JsonInt<size_t>>().value == train_.features.size(),
+          "checkpoint was trained on ", t.at("train_utterances").get<JsonInt<size_t>>().value,
           " utterances, this training list has ", train_.features.size());
-    auto order = t.at("order").get<std::vector<int64_t>>();
-    const auto position = t.at("position").get<int64_t>();
+    std::vector<int64_t> order;
+    for (const auto& i : t.at("order")) order.push_back(i.get<JsonInt<int64_t>>().value);
+    const auto position = t.at("position").get<JsonInt<int64_t>>().value;
     check(order.empty() || order.size() == train_.features.size(), "checkpoint: bad order");
     for (int64_t i : order)
       check(i >= 0 && i < static_cast<int64_t>(train_.features.size()), "checkpoint: bad order");
     check(position >= 0 && position <= static_cast<int64_t>(order.size()), "checkpoint: bad position");
     order_ = std::move(order);
     position_ = position;
-    passes_ = t.at("passes").get<int64_t>();
+    passes_ = t.at("passes").get<JsonInt<int64_t>>().value;
   } catch (const nlohmann::json::exception& e) {
     fail("checkpoint task state: ", e.what());
   }
@@ -185,7 +187,7 @@ LoadedAsr load_asr(const std::string& path) {
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }
-  out.step = c.meta.contains("trainer") ? c.meta["trainer"].value("step", int64_t{0}) : 0;
+  out.step = c.meta.contains("trainer") ? json_int_or(c.meta["trainer"], "step", int64_t{0}) : 0;
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/run_control.h"
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/forecast/baselines.h"
 #include "rnn/forecast/evaluate.h"
 #include "rnn/forecast/quantile.h"
@@ -310,7 +311,7 @@ void eval(const EvalOptions& o) {
   int64_t horizon = models[0].model->config().horizon;
   for (const auto& m : models) horizon = std::min(horizon, m.model->config().horizon);
   const std::vector<int64_t> steps = parse_steps(o.steps, horizon);
-  const int64_t season = o.season > 0 ? o.season : models[0].meta.value("season", int64_t{1});
+  const int64_t season = o.season > 0 ? o.season : json_int_or(models[0].meta, "season", int64_t{1});
 
   const ForecastData base = data_for(models[0], o.data);
   const int64_t L0 = models[0].model->config().lookback;

@@ -19,6 +19,7 @@
 
 #include "cli/commands.h"
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/io/atomic_file.h"
 #include "rnn/lab/task.h"
 #include "rnn/plot/line_plot.h"
@@ -320,7 +321,7 @@ nlohmann::json draw_sweep(const std::string& out_dir, const nlohmann::json& runs
   for (const auto& r : runs) {
     radii.insert(r["model"]["radius"].get<double>());
     clips.insert(r["clip"].get<double>());
-    T_flow = std::max(T_flow, r["task"]["length"].get<int64_t>());
+    T_flow = std::max(T_flow, r["task"]["length"].get<JsonInt<int64_t>>().value);
     task = r["task"]["task"].get<std::string>();
   }
   auto key_of = [&](const nlohmann::json& r) {
@@ -340,9 +341,9 @@ nlohmann::json draw_sweep(const std::string& out_dir, const nlohmann::json& runs
       success.emplace(key, plot::Series{key, {}, {}});
     }
     const double rel = number(r["test_loss"]) / r["baseline"].get<double>();
-    success[key].x.push_back(static_cast<double>(r["task"]["length"].get<int64_t>()));
+    success[key].x.push_back(static_cast<double>(r["task"]["length"].get<JsonInt<int64_t>>().value));
     success[key].y.push_back(std::isfinite(rel) ? rel : 1e3);
-    if (r["task"]["length"].get<int64_t>() != T_flow) continue;
+    if (r["task"]["length"].get<JsonInt<int64_t>>().value != T_flow) continue;
     const auto rows = read_diagnostics(r["run_dir"].get<std::string>());
     if (rows.empty()) continue;
     flow_first.push_back(flow_series(rows.front(), key, true));

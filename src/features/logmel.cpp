@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 
 namespace rnn::features {
 
@@ -62,11 +63,11 @@ nlohmann::json LogMelOptions::to_json() const {
 LogMelOptions LogMelOptions::from_json(const nlohmann::json& j) {
   LogMelOptions o;
   try {
-    o.sample_rate = j.at("sample_rate").get<int64_t>();
+    o.sample_rate = j.at("sample_rate").get<JsonInt<int64_t>>().value;
     o.window_ms = j.at("window_ms").get<double>();
     o.hop_ms = j.at("hop_ms").get<double>();
-    o.n_fft = j.at("n_fft").get<int64_t>();
-    o.n_mels = j.at("n_mels").get<int64_t>();
+    o.n_fft = j.at("n_fft").get<JsonInt<int64_t>>().value;
+    o.n_mels = j.at("n_mels").get<JsonInt<int64_t>>().value;
     o.fmin = j.at("fmin").get<double>();
     o.fmax = j.at("fmax").get<double>();
     o.log_floor = j.at("log_floor").get<double>();

@@ -1,5 +1,6 @@
 #include "rnn/forecast/model.h"
 
+#include "rnn/core/json_int.h"
 #include "rnn/forecast/quantile.h"
 
 #include "rnn/layers/recurrent.h"
@@ -78,18 +79,18 @@ ForecastModelConfig ForecastModelConfig::from_json(const nlohmann::json& j) {
   try {
     ForecastModelConfig c;
     c.kind = model_kind_from_string(j.at("kind").get<std::string>());
-    c.input_size = j.at("input_size").get<int64_t>();
-    c.n_targets = j.at("n_targets").get<int64_t>();
-    c.lookback = j.at("lookback").get<int64_t>();
-    c.horizon = j.at("horizon").get<int64_t>();
+    c.input_size = j.at("input_size").get<JsonInt<int64_t>>().value;
+    c.n_targets = j.at("n_targets").get<JsonInt<int64_t>>().value;
+    c.lookback = j.at("lookback").get<JsonInt<int64_t>>().value;
+    c.horizon = j.at("horizon").get<JsonInt<int64_t>>().value;
     c.cell = cell_mode_from_string(j.at("cell").get<std::string>());
-    c.hidden_size = j.at("hidden_size").get<int64_t>();
-    c.num_layers = j.at("num_layers").get<int64_t>();
+    c.hidden_size = j.at("hidden_size").get<JsonInt<int64_t>>().value;
+    c.num_layers = j.at("num_layers").get<JsonInt<int64_t>>().value;
     c.dropout = j.at("dropout").get<double>();
     c.bidirectional = j.at("bidirectional").get<bool>();
-    c.proj_size = j.at("proj_size").get<int64_t>();
-    c.channels = j.at("channels").get<int64_t>();
-    c.kernel_size = j.at("kernel_size").get<int64_t>();
+    c.proj_size = j.at("proj_size").get<JsonInt<int64_t>>().value;
+    c.channels = j.at("channels").get<JsonInt<int64_t>>().value;
+    c.kernel_size = j.at("kernel_size").get<JsonInt<int64_t>>().value;
     if (j.contains("quantiles")) c.quantiles = j.at("quantiles").get<std::vector<double>>();
     c.validate();
     return c;

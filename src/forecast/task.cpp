@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "rnn/core/json_int.h"
 #include "rnn/forecast/quantile.h"
 #include "rnn/train/checkpoint.h"
 
@@ -110,7 +111,7 @@ void ForecastTask::load_state(const Checkpoint& checkpoint) {
   const auto& t = checkpoint.meta["task"];
   check(t.at("model") == config_.to_json(), "checkpoint's model ", t.at("model").dump(),
         " differs from this run's ", config_.to_json().dump());
-  samples_seen_ = t.at("samples_seen").get<int64_t>();
+  samples_seen_ = t.at("samples_seen").get<JsonInt<int64_t>>().value;
 }
 
 }  // namespace rnn::forecast

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "rnn/core/json_int.h"
 #include "rnn/diagnostics/spectral.h"
 #include "rnn/nn/init.h"
 #include "rnn/train/checkpoint.h"
@@ -39,8 +40,8 @@ LabModelConfig LabModelConfig::from_json(const nlohmann::json& j) {
   LabModelConfig c;
   try {
     c.cell = j.at("cell").get<std::string>();
-    c.hidden_size = j.at("hidden_size").get<int64_t>();
-    c.num_layers = j.at("num_layers").get<int64_t>();
+    c.hidden_size = j.at("hidden_size").get<JsonInt<int64_t>>().value;
+    c.num_layers = j.at("num_layers").get<JsonInt<int64_t>>().value;
     c.init = j.at("init").get<std::string>();
     c.radius = j.at("radius").get<double>();
   } catch (const nlohmann::json::exception& e) {
@@ -242,7 +243,7 @@ void LabTask::load_state(const Checkpoint& checkpoint) {
         " differs from this run's ", spec_.to_json().dump());
   check(t.at("model") == config_.to_json(), "checkpoint's model ", t.at("model").dump(),
         " differs from this run's ", config_.to_json().dump());
-  samples_seen_ = t.at("samples_seen").get<int64_t>();
+  samples_seen_ = t.at("samples_seen").get<JsonInt<int64_t>>().value;
 }
 
 }  // namespace rnn::lab

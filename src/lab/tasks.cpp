@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 
 namespace rnn::lab {
 
@@ -87,10 +88,10 @@ TaskSpec TaskSpec::from_json(const nlohmann::json& j) {
   TaskSpec s;
   try {
     s.kind = task_kind_from_string(j.at("task").get<std::string>());
-    s.length = j.at("length").get<int64_t>();
+    s.length = j.at("length").get<JsonInt<int64_t>>().value;
     if (s.kind == TaskKind::Copy) {
-      s.alphabet = j.at("alphabet").get<int64_t>();
-      s.copy_length = j.at("copy_length").get<int64_t>();
+      s.alphabet = j.at("alphabet").get<JsonInt<int64_t>>().value;
+      s.copy_length = j.at("copy_length").get<JsonInt<int64_t>>().value;
     }
   } catch (const nlohmann::json::exception& e) {
     fail("lab task specification ", j.dump(), ": ", e.what());

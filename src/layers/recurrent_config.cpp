@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 
 namespace rnn {
 
@@ -72,7 +73,7 @@ RecurrentConfig RecurrentConfig::from_json(const nlohmann::json& j) {
   auto integer = [&](const char* key, const nlohmann::json& v) {
     check(v.is_number_integer(), "recurrent config: '", key, "' must be an integer, got ",
           v.dump());
-    return v.get<int64_t>();
+    return v.get<JsonInt<int64_t>>().value;
   };
   auto boolean = [&](const char* key, bool fallback) {
     if (!j.contains(key)) return fallback;

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/lm/task.h"
 
 namespace rnn::lm {
@@ -125,17 +126,17 @@ void DocumentLmTask::load_state(const Checkpoint& checkpoint) {
                    {"seq_len", "--seq-len", options_.seq_len},
                    {"segment", "--segment", options_.segment}};
     for (const auto& o : options) {
-      check(t.at(o.key).get<int64_t>() == o.now, "cannot resume with incompatible options: ",
-            o.option, " ", t.at(o.key).get<int64_t>(), " in the checkpoint, ", o.now, " now");
+      check(t.at(o.key).get<JsonInt<int64_t>>().value == o.now, "cannot resume with incompatible options: ",
+            o.option, " ", t.at(o.key).get<JsonInt<int64_t>>().value, " in the checkpoint, ", o.now, " now");
     }
     const nlohmann::json& data = t.at("data");
-    check(data.at("train_tokens").get<int64_t>() == train_size_ &&
-              data.at("documents").get<size_t>() == corpus_.train.size() &&
-              data.at("train_fnv1a").get<uint64_t>() == train_hash_,
-          "checkpoint was trained on other documents (", data.at("documents").get<size_t>(),
-          " documents, ", data.at("train_tokens").get<int64_t>(), " training tokens; now ",
+    check(data.at("train_tokens").get<JsonInt<int64_t>>().value == train_size_ &&
+              data.at("documents").get<JsonInt<size_t>>().value == corpus_.train.size() &&
+              data.at("train_fnv1a").get<JsonInt<uint64_t>>().value == train_hash_,
+          "checkpoint was trained on other documents (", data.at("documents").get<JsonInt<size_t>>().value,
+          " documents, ", data.at("train_tokens").get<JsonInt<int64_t>>().value, " training tokens; now ",
           corpus_.train.size(), " and ", train_size_, ")");
-    const int64_t window = t.at("window").get<int64_t>();
+    const int64_t window = t.at("window").get<JsonInt<int64_t>>().value;
     check(window >= 0 && window <= streams_.windows(), "checkpoint: window ", window,
           " out of range");
     RecurrentState<float> s;
@@ -147,7 +148,7 @@ void DocumentLmTask::load_state(const Checkpoint& checkpoint) {
       check_shape(s.c, zero.c.shape(), "checkpoint task tensor c");
     }
     window_ = window;
-    passes_ = t.at("passes").get<int64_t>();
+    passes_ = t.at("passes").get<JsonInt<int64_t>>().value;
     state_ = std::move(s);
   } catch (const nlohmann::json::exception& e) {
     fail("checkpoint task state: ", e.what());

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/kernels/gemm.h"
 #include "rnn/nn/dropout.h"
 #include "rnn/nn/init.h"
@@ -40,12 +41,12 @@ LmConfig LmConfig::from_json(const nlohmann::json& j) {
   check(j.is_object(), "language model config: expected a JSON object");
   LmConfig c;
   try {
-    c.vocab_size = j.at("vocab_size").get<int64_t>();
-    c.embed_size = j.at("embed_size").get<int64_t>();
+    c.vocab_size = j.at("vocab_size").get<JsonInt<int64_t>>().value;
+    c.embed_size = j.at("embed_size").get<JsonInt<int64_t>>().value;
     c.rnn = RecurrentConfig::from_json(j.at("rnn"));
     c.tie_weights = j.at("tie_weights").get<bool>();
     c.dropout = j.at("dropout").get<double>();
-    c.num_categories = j.value("num_categories", int64_t{0});
+    c.num_categories = json_int_or(j, "num_categories", int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     fail("language model config: ", e.what());
   }

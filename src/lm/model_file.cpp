@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/io/model_file.h"
 #include "rnn/io/safetensors.h"
 #include "rnn/train/checkpoint.h"
@@ -137,7 +138,7 @@ LoadedLm load_lm(const std::string& path) {
     out.categories =
         read_categories(path, c.meta["task"], out.model->config().num_categories);
     out.kind = "checkpoint";
-    out.info = {{"step", c.meta.contains("trainer") ? c.meta["trainer"].value("step", int64_t{0})
+    out.info = {{"step", c.meta.contains("trainer") ? json_int_or(c.meta["trainer"], "step", int64_t{0})
                                                     : int64_t{0}}};
     return out;
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 
 namespace rnn::lm {
 
@@ -118,17 +119,17 @@ void LmTask::load_state(const Checkpoint& checkpoint) {
     check(saved_vocab == vocab_, "checkpoint has another vocabulary (", saved_vocab.size(), " ",
           text::to_string(saved_vocab.level()), " tokens, this text gives ", vocab_.size(), " ",
           text::to_string(vocab_.level()), " tokens): it was trained on another text or options");
-    check(t.at("batch").get<int64_t>() == options_.batch,
-          "cannot resume with incompatible options: --batch ", t.at("batch").get<int64_t>(),
+    check(t.at("batch").get<JsonInt<int64_t>>().value == options_.batch,
+          "cannot resume with incompatible options: --batch ", t.at("batch").get<JsonInt<int64_t>>().value,
           " in the checkpoint, ", options_.batch, " now");
-    check(t.at("seq_len").get<int64_t>() == options_.seq_len,
-          "cannot resume with incompatible options: --seq-len ", t.at("seq_len").get<int64_t>(),
+    check(t.at("seq_len").get<JsonInt<int64_t>>().value == options_.seq_len,
+          "cannot resume with incompatible options: --seq-len ", t.at("seq_len").get<JsonInt<int64_t>>().value,
           " in the checkpoint, ", options_.seq_len, " now");
-    check(t.at("data").at("train_tokens").get<size_t>() == train_.ids.size() &&
-              t.at("data").at("train_fnv1a").get<uint64_t>() == train_hash_,
-          "checkpoint was trained on another text (", t.at("data").at("train_tokens").get<size_t>(),
+    check(t.at("data").at("train_tokens").get<JsonInt<size_t>>().value == train_.ids.size() &&
+              t.at("data").at("train_fnv1a").get<JsonInt<uint64_t>>().value == train_hash_,
+          "checkpoint was trained on another text (", t.at("data").at("train_tokens").get<JsonInt<size_t>>().value,
           " training tokens, this text has ", train_.ids.size(), ")");
-    const int64_t window = t.at("window").get<int64_t>();
+    const int64_t window = t.at("window").get<JsonInt<int64_t>>().value;
     check(window >= 0 && window <= streams_.windows(), "checkpoint: window ", window,
           " out of range");
     RecurrentState<float> s;
@@ -140,7 +141,7 @@ void LmTask::load_state(const Checkpoint& checkpoint) {
       check_shape(s.c, zero.c.shape(), "checkpoint task tensor c");
     }
     window_ = window;
-    passes_ = t.at("passes").get<int64_t>();
+    passes_ = t.at("passes").get<JsonInt<int64_t>>().value;
     state_ = std::move(s);
   } catch (const nlohmann::json::exception& e) {
     fail("checkpoint task state: ", e.what());

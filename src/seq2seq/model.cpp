@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/nn/activations.h"
 #include "rnn/train/losses.h"
 
@@ -50,17 +51,17 @@ Seq2SeqConfig Seq2SeqConfig::from_json(const nlohmann::json& j) {
       for (const char* k : known) ok = ok || key == k;
       check(ok, "seq2seq config: unknown key '", key, "'");
     }
-    c.src_vocab = j.at("src_vocab").get<int64_t>();
-    c.tgt_vocab = j.at("tgt_vocab").get<int64_t>();
-    c.embed_size = j.at("embed_size").get<int64_t>();
+    c.src_vocab = j.at("src_vocab").get<JsonInt<int64_t>>().value;
+    c.tgt_vocab = j.at("tgt_vocab").get<JsonInt<int64_t>>().value;
+    c.embed_size = j.at("embed_size").get<JsonInt<int64_t>>().value;
     c.cell = cell_mode_from_string(j.at("cell").get<std::string>());
-    c.hidden_size = j.at("hidden_size").get<int64_t>();
-    c.encoder_layers = j.at("encoder_layers").get<int64_t>();
+    c.hidden_size = j.at("hidden_size").get<JsonInt<int64_t>>().value;
+    c.encoder_layers = j.at("encoder_layers").get<JsonInt<int64_t>>().value;
     c.bidirectional = j.at("bidirectional").get<bool>();
-    c.decoder_hidden = j.at("decoder_hidden").get<int64_t>();
-    c.decoder_layers = j.at("decoder_layers").get<int64_t>();
+    c.decoder_hidden = j.at("decoder_hidden").get<JsonInt<int64_t>>().value;
+    c.decoder_layers = j.at("decoder_layers").get<JsonInt<int64_t>>().value;
     c.attention = attention_score_from_string(j.at("attention").get<std::string>());
-    c.attention_size = j.at("attention_size").get<int64_t>();
+    c.attention_size = j.at("attention_size").get<JsonInt<int64_t>>().value;
     c.input_feeding = j.at("input_feeding").get<bool>();
     c.dropout = j.at("dropout").get<double>();
   } catch (const nlohmann::json::exception& e) {

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/io/safetensors.h"
 #include "rnn/seq2seq/bleu.h"
 #include "rnn/train/checkpoint.h"
@@ -148,12 +149,12 @@ void Seq2SeqTask::load_state(const Checkpoint& checkpoint) {
           t.at("config").dump(), " in the checkpoint, ", model_.config().to_json().dump(), " now");
     check(t.at("source") == source_.to_json() && t.at("target") == target_.to_json(),
           "checkpoint has other tokenizers: it was trained on other data or options");
-    check(t.at("batch").get<int64_t>() == options_.batch,
-          "cannot resume with incompatible options: --batch ", t.at("batch").get<int64_t>(),
+    check(t.at("batch").get<JsonInt<int64_t>>().value == options_.batch,
+          "cannot resume with incompatible options: --batch ", t.at("batch").get<JsonInt<int64_t>>().value,
           " in the checkpoint, ", options_.batch, " now");
-    check(t.at("data").at("pairs").get<size_t>() == train_.pairs.size() &&
-              t.at("data").at("fnv1a").get<uint64_t>() == train_hash_,
-          "checkpoint was trained on other pairs (", t.at("data").at("pairs").get<size_t>(),
+    check(t.at("data").at("pairs").get<JsonInt<size_t>>().value == train_.pairs.size() &&
+              t.at("data").at("fnv1a").get<JsonInt<uint64_t>>().value == train_hash_,
+          "checkpoint was trained on other pairs (", t.at("data").at("pairs").get<JsonInt<size_t>>().value,
           " training pairs, these data have ", train_.pairs.size(), ")");
     const Tensor<float>& order = checkpoint.task_tensor("order");
     std::vector<int64_t> o;
@@ -166,12 +167,12 @@ void Seq2SeqTask::load_state(const Checkpoint& checkpoint) {
         o.push_back(v);
       }
     }
-    const int64_t cursor = t.at("cursor").get<int64_t>();
+    const int64_t cursor = t.at("cursor").get<JsonInt<int64_t>>().value;
     check(cursor >= 0 && cursor <= static_cast<int64_t>(train_.pairs.size()), "checkpoint: cursor ",
           cursor, " out of range");
     order_ = std::move(o);
     cursor_ = cursor;
-    pass_ = t.at("pass").get<int64_t>();
+    pass_ = t.at("pass").get<JsonInt<int64_t>>().value;
   } catch (const nlohmann::json::exception& e) {
     fail("checkpoint task state: ", e.what());
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/nn/activations.h"
 
 namespace rnn::tagging {
@@ -189,14 +190,14 @@ nlohmann::json TaggerConfig::to_json() const {
 TaggerConfig TaggerConfig::from_json(const nlohmann::json& j) {
   try {
     TaggerConfig c;
-    c.words = j.at("words").get<int64_t>();
-    c.chars = j.at("chars").get<int64_t>();
-    c.tags = j.at("tags").get<int64_t>();
-    c.word_embed = j.at("word_embed").get<int64_t>();
-    c.char_embed = j.at("char_embed").get<int64_t>();
-    c.char_hidden = j.at("char_hidden").get<int64_t>();
-    c.hidden = j.at("hidden").get<int64_t>();
-    c.layers = j.at("layers").get<int64_t>();
+    c.words = j.at("words").get<JsonInt<int64_t>>().value;
+    c.chars = j.at("chars").get<JsonInt<int64_t>>().value;
+    c.tags = j.at("tags").get<JsonInt<int64_t>>().value;
+    c.word_embed = j.at("word_embed").get<JsonInt<int64_t>>().value;
+    c.char_embed = j.at("char_embed").get<JsonInt<int64_t>>().value;
+    c.char_hidden = j.at("char_hidden").get<JsonInt<int64_t>>().value;
+    c.hidden = j.at("hidden").get<JsonInt<int64_t>>().value;
+    c.layers = j.at("layers").get<JsonInt<int64_t>>().value;
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.mode = cell_mode_from_string(j.at("mode").get<std::string>());
     c.dropout = j.at("dropout").get<double>();
@@ -351,11 +352,11 @@ ClassifierConfig ClassifierConfig::from_json(const nlohmann::json& j) {
   try {
     ClassifierConfig c;
     c.kind = classifier_kind_from_string(j.at("kind").get<std::string>());
-    c.words = j.at("words").get<int64_t>();
-    c.classes = j.at("classes").get<int64_t>();
-    c.embed = j.at("embed").get<int64_t>();
-    c.hidden = j.at("hidden").get<int64_t>();
-    c.layers = j.at("layers").get<int64_t>();
+    c.words = j.at("words").get<JsonInt<int64_t>>().value;
+    c.classes = j.at("classes").get<JsonInt<int64_t>>().value;
+    c.embed = j.at("embed").get<JsonInt<int64_t>>().value;
+    c.hidden = j.at("hidden").get<JsonInt<int64_t>>().value;
+    c.layers = j.at("layers").get<JsonInt<int64_t>>().value;
     c.bidirectional = j.at("bidirectional").get<bool>();
     c.mode = cell_mode_from_string(j.at("mode").get<std::string>());
     c.pooling = pooling_from_string(j.at("pooling").get<std::string>());

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/train/checkpoint.h"
 #include "rnn/train/losses.h"
 
@@ -70,9 +71,9 @@ nlohmann::json EpochCursor::to_json() const {
 EpochCursor EpochCursor::from_json(const nlohmann::json& j) {
   EpochCursor c;
   try {
-    c.epoch = j.at("epoch").get<int64_t>();
-    c.position = j.at("position").get<int64_t>();
-    c.seed = j.at("seed").get<uint64_t>();
+    c.epoch = j.at("epoch").get<JsonInt<int64_t>>().value;
+    c.position = j.at("position").get<JsonInt<int64_t>>().value;
+    c.seed = j.at("seed").get<JsonInt<uint64_t>>().value;
     c.started = j.at("started").get<bool>();
   } catch (const nlohmann::json::exception& e) {
     fail("epoch cursor: ", e.what());  // a missing or mistyped field: rnn::Error, one line

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rnn/core/error.h"
+#include "rnn/core/json_int.h"
 #include "rnn/diagnostics/spectral.h"
 #include "rnn/io/atomic_file.h"
 #include "rnn/plot/line_plot.h"
@@ -244,7 +245,7 @@ struct Trainer::Impl {
     OptimizerState<float> os;
     const auto& oj = c.meta["optimizer"];
     os.kind = oj.at("kind").get<std::string>();
-    os.step = oj.at("step").get<int64_t>();
+    os.step = oj.at("step").get<JsonInt<int64_t>>().value;
     os.lr = oj.at("lr").get<double>();
     for (const auto& name : oj.at("buffers")) {
       const Tensor<float>& b = c.tensors.at("optim." + name.get<std::string>());
@@ -260,17 +261,17 @@ struct Trainer::Impl {
       if (schedule) schedule->load_state(s);
       if (plateau) plateau->load_state(s);
     }
-    step = t.at("step").get<int64_t>();
+    step = t.at("step").get<JsonInt<int64_t>>().value;
     best_val = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity()
                                           : t.at("best_val").get<double>();
-    best_step = t.at("best_step").get<int64_t>();
-    bad_evals = t.at("bad_evals").get<int64_t>();
+    best_step = t.at("best_step").get<JsonInt<int64_t>>().value;
+    bad_evals = t.at("bad_evals").get<JsonInt<int64_t>>().value;
     log_loss_sum = t.at("log_loss_sum").get<double>();
-    log_loss_count = t.at("log_loss_count").get<int64_t>();
+    log_loss_count = t.at("log_loss_count").get<JsonInt<int64_t>>().value;
     lr_scale = t.value("lr_scale", 1.0);  // absent in checkpoints older than these fields
-    consecutive_skips = t.value("consecutive_skips", int64_t{0});
-    skipped_steps = t.value("skipped_steps", int64_t{0});
-    last_eval_step = t.value("last_eval_step", int64_t{-1});
+    consecutive_skips = json_int_or(t, "consecutive_skips", int64_t{0});
+    skipped_steps = json_int_or(t, "skipped_steps", int64_t{0});
+    last_eval_step = json_int_or(t, "last_eval_step", int64_t{-1});
     if (file == path("last.ckpt")) last_saved_step = step;
   }
 
@@ -290,7 +291,7 @@ struct Trainer::Impl {
     while (std::getline(in, line)) {
       nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
       if (row.is_discarded() || !row.contains("step")) continue;
-      if (row["step"].get<int64_t>() > step) continue;
+      if (row["step"].get<JsonInt<int64_t>>().value > step) continue;
       kept += line + "\n";
       record_curve(row);
     }
@@ -304,7 +305,7 @@ struct Trainer::Impl {
     while (std::getline(in, line)) {
       nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
       if (row.is_discarded() || !row.contains("step")) continue;
-      if (row["step"].get<int64_t>() > step) continue;
+      if (row["step"].get<JsonInt<int64_t>>().value > step) continue;
       kept += line + "\n";
     }
     write_file_atomic(path("diagnostics.jsonl"), kept);
@@ -338,7 +339,7 @@ struct Trainer::Impl {
   }
 
   void record_curve(const nlohmann::json& row) {
-    const double x = static_cast<double>(row["step"].get<int64_t>());
+    const double x = static_cast<double>(row["step"].get<JsonInt<int64_t>>().value);
     if (row.contains("train_loss") && row["train_loss"].is_number()) {
       train_curve.x.push_back(x);
       train_curve.y.push_back(row["train_loss"].get<double>());
