@@ -14,6 +14,12 @@ namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
 
+// gcc sees free() on what its built-in knowledge calls operator new's memory; here operator
+// new itself is malloc, so the pairing is right.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 // Every plain, array and nothrow form is replaced, so whatever one form allocates another
 // frees with the same allocator (under AddressSanitizer a form left out would come from its
 // allocator and be freed here: an alloc-dealloc mismatch). Aligned forms are left alone, whole.
