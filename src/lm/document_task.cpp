@@ -93,9 +93,7 @@ void DocumentLmTask::save_state(Checkpoint& checkpoint) const {
         {"train_fnv1a", train_hash_}}},
       {"window", window_},
       {"passes", passes_}};
-  RecurrentState<float> s = state_.h.empty() ? model_.initial_state(options_.batch) : state_;
-  checkpoint.put_task_tensor("h", s.h);
-  if (!s.c.empty()) checkpoint.put_task_tensor("c", s.c);
+  put_carried_state(checkpoint, state_, model_, options_.batch);
 }
 
 void DocumentLmTask::load_state(const Checkpoint& checkpoint) {
@@ -139,14 +137,7 @@ void DocumentLmTask::load_state(const Checkpoint& checkpoint) {
     const int64_t window = t.at("window").get<JsonInt<int64_t>>().value;
     check(window >= 0 && window <= streams_.windows(), "checkpoint: window ", window,
           " out of range");
-    RecurrentState<float> s;
-    const RecurrentState<float> zero = model_.initial_state(options_.batch);
-    s.h = checkpoint.task_tensor("h");
-    check_shape(s.h, zero.h.shape(), "checkpoint task tensor h");
-    if (!zero.c.empty()) {
-      s.c = checkpoint.task_tensor("c");
-      check_shape(s.c, zero.c.shape(), "checkpoint task tensor c");
-    }
+    RecurrentState<float> s = carried_state_from(checkpoint, model_, options_.batch);
     window_ = window;
     passes_ = t.at("passes").get<JsonInt<int64_t>>().value;
     state_ = std::move(s);

@@ -85,9 +85,27 @@ void LmTask::save_state(Checkpoint& checkpoint) const {
       {"data", {{"train_tokens", train_.ids.size()}, {"train_fnv1a", train_hash_}}},
       {"window", window_},
       {"passes", passes_}};
-  RecurrentState<float> s = state_.h.empty() ? model_.initial_state(options_.batch) : state_;
+  put_carried_state(checkpoint, state_, model_, options_.batch);
+}
+
+void put_carried_state(Checkpoint& checkpoint, const RecurrentState<float>& state,
+                       const LanguageModel<float>& model, int64_t batch) {
+  const RecurrentState<float> s = state.h.empty() ? model.initial_state(batch) : state;
   checkpoint.put_task_tensor("h", s.h);
   if (!s.c.empty()) checkpoint.put_task_tensor("c", s.c);
+}
+
+RecurrentState<float> carried_state_from(const Checkpoint& checkpoint,
+                                         const LanguageModel<float>& model, int64_t batch) {
+  const RecurrentState<float> zero = model.initial_state(batch);
+  RecurrentState<float> s;
+  s.h = checkpoint.task_tensor("h");
+  check_shape(s.h, zero.h.shape(), "checkpoint task tensor h");
+  if (!zero.c.empty()) {
+    s.c = checkpoint.task_tensor("c");
+    check_shape(s.c, zero.c.shape(), "checkpoint task tensor c");
+  }
+  return s;
 }
 
 std::string first_difference(const nlohmann::json& saved, const nlohmann::json& now,
@@ -132,14 +150,7 @@ void LmTask::load_state(const Checkpoint& checkpoint) {
     const int64_t window = t.at("window").get<JsonInt<int64_t>>().value;
     check(window >= 0 && window <= streams_.windows(), "checkpoint: window ", window,
           " out of range");
-    RecurrentState<float> s;
-    const RecurrentState<float> zero = model_.initial_state(options_.batch);
-    s.h = checkpoint.task_tensor("h");
-    check_shape(s.h, zero.h.shape(), "checkpoint task tensor h");
-    if (!zero.c.empty()) {
-      s.c = checkpoint.task_tensor("c");
-      check_shape(s.c, zero.c.shape(), "checkpoint task tensor c");
-    }
+    RecurrentState<float> s = carried_state_from(checkpoint, model_, options_.batch);
     window_ = window;
     passes_ = t.at("passes").get<JsonInt<int64_t>>().value;
     state_ = std::move(s);

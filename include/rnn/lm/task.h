@@ -66,6 +66,14 @@ class LmTask final : public TrainTask {
 std::string first_difference(const nlohmann::json& saved, const nlohmann::json& now,
                              const std::string& path = "");
 
+// The state carried between windows, as checkpoint task tensors "h" (and "c" for LSTM):
+// zeros of the model's shape for `batch` rows while nothing has been carried yet. The reader
+// checks the shapes against the model.
+void put_carried_state(Checkpoint& checkpoint, const RecurrentState<float>& state,
+                       const LanguageModel<float>& model, int64_t batch);
+RecurrentState<float> carried_state_from(const Checkpoint& checkpoint,
+                                         const LanguageModel<float>& model, int64_t batch);
+
 // FNV-1a 64 of a token sequence (identifies the training text in checkpoints).
 uint64_t token_hash(std::span<const int64_t> ids);
 
