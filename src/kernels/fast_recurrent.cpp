@@ -3,6 +3,7 @@
 #include "rnn/kernels/fast_recurrent.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -21,6 +22,23 @@ bool available() {
   }();
   return ok;
 }
+
+bool avx512_available() {
+  static const bool ok = [] {
+    const char* off = std::getenv("RNN_DISABLE_AVX512");
+    if (off != nullptr && off[0] != '\0' && off[0] != '0') return false;
+    __builtin_cpu_init();
+    return available() && __builtin_cpu_supports("avx512f");
+  }();
+  return ok;
+}
+
+namespace {
+std::atomic<bool> avx512_on{true};
+}  // namespace
+
+bool avx512_enabled() { return avx512_on.load(std::memory_order_relaxed) && avx512_available(); }
+void enable_avx512(bool on) { avx512_on.store(on, std::memory_order_relaxed); }
 
 void AlignedBuffer::Free::operator()(float* p) const { std::free(p); }
 

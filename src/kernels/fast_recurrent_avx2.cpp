@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include "fast_tiles_avx512.h"
 #include "rnn/kernels/fast_recurrent.h"
 
 #pragma GCC push_options
@@ -335,9 +336,14 @@ inline void prefetch_span(const float* p, int64_t n) {
   _mm_prefetch(reinterpret_cast<const char*>(p + n - 1), _MM_HINT_T1);
 }
 
-// Rows [0, m) of one 16-column panel in tiles of 6 (the last tile 1..5 rows).
+// Rows [0, m) of one 16-column panel in tiles of 6 (the last tile 1..5 rows), or on the
+// AVX-512 tiles where enabled (the same sums in the same order: identical results).
 inline void panel16(const float* a, int64_t lda, const float* panel, int64_t K, float* c,
                     int64_t ldc, int64_t m) {
+  if (avx512_enabled()) {
+    avx512::panel16(a, lda, panel, K, c, ldc, m);
+    return;
+  }
   int64_t b = 0;
   for (; b + 6 <= m; b += 6) tile16<6>(a + b * lda, lda, panel, K, c + b * ldc, ldc);
   switch (m - b) {
@@ -358,6 +364,7 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   const int64_t G = p.cell == Cell::LSTM ? 4 : p.cell == Cell::GRU ? 3 : 1;
   const int64_t group_units = p.group_blocks * p.units;
   const __m256 zero = _mm256_setzero_ps();
+  const int64_t tile_rows = avx512_enabled() ? 8 : 6;
   for (int64_t ug = group_begin; ug < group_end; ++ug) {
     const float* group = p.w.data() + ug * K * GC;
     // The epilogue reads gi and writes y at rows B apart: left to demand misses these
@@ -365,8 +372,8 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
     // the lines of its rows, and the other panels' time hides the latency.
     const int64_t j0 = ug * group_units;
     const int64_t nu = imin(group_units, H - j0);
-    for (int64_t b = 0; b < s.rows; b += 6) {
-      const int64_t rows = imin(6, s.rows - b);
+    for (int64_t b = 0; b < s.rows; b += tile_rows) {
+      const int64_t rows = imin(tile_rows, s.rows - b);
       for (int64_t r = b; r < b + rows; ++r) {
         if (s.gi) {
           for (int64_t g = 0; g < G; ++g) prefetch_span(s.gi + r * s.ldgi + g * H + j0, nu);

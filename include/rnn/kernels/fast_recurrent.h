@@ -24,6 +24,14 @@ namespace rnn::kernels::fast {
 // True when the CPU has AVX2 and FMA and RNN_DISABLE_AVX2 is not set in the environment.
 bool available();
 
+// True when the CPU also has AVX-512F and RNN_DISABLE_AVX512 is not set: the products over
+// 16-column panels (the batched recurrent step, the backward's dh W_hh) then run on zmm tiles.
+// They sum the same terms in the same order, so results are identical either way.
+bool avx512_available();
+// avx512_available() unless turned off by enable_avx512(false) (tests compare the two).
+bool avx512_enabled();
+void enable_avx512(bool on);
+
 // Float buffer aligned to 64 bytes, allocated once and reused.
 class AlignedBuffer {
  public:
