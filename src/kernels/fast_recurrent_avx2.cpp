@@ -191,7 +191,7 @@ inline void gru_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int
     const float* gi = s.gi + b * s.ldgi + j;
     pr = _mm256_add_ps(load_n(gi, n), pr);
     pz = _mm256_add_ps(load_n(gi + H, n), pz);
-    xn = load_n(gi + 2 * H, n);
+    xn = _mm256_add_ps(load_n(gi + 2 * H, n), _mm256_load_ps(p.bias_xn.data() + jb * 8));
   } else {
     xn = _mm256_add_ps(acc_xn, _mm256_load_ps(p.bias_xn.data() + jb * 8));
   }

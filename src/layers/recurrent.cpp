@@ -303,19 +303,22 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
       const CellShape shape{c.mode, batch, H, Hout, c.proj_size > 0};
       DirectionCache<T>& dc = cache->dirs[static_cast<size_t>(slot)];
 
+      bool fast = false;
+      if constexpr (std::is_same_v<T, float>) fast = detail::fast_path_usable(c);
       // Input projections of all time steps in one product: gi = x W_ih^T + b_ih.
       // Reused between calls (grow-only, per thread): a fresh zero-filled buffer of this size
       // costs page faults and a memset on every call.
-      // The bias rows go in first and the product accumulates onto them (the same sums as
-      // adding b_ih afterwards, without a second pass over gi).
+      // The plain path puts the bias rows in first and the product accumulates onto them; the
+      // fast path adds b_ih in its step with b_hh (one pass over gi fewer: 3% of a step).
       T* gi = scratch<T>(0, steps * batch * G * H);
-      if (w.b_ih) {
+      const bool bias_in_gi = w.b_ih != nullptr && !fast;
+      if (bias_in_gi) {
         for (int64_t r = 0; r < steps * batch; ++r) std::copy(w.b_ih, w.b_ih + G * H, gi + r * G * H);
       }
-      kernels::matmul_nt<T>(steps * batch, G * H, in, layer_in->data(), w.w_ih, gi, w.b_ih != nullptr);
+      kernels::matmul_nt<T>(steps * batch, G * H, in, layer_in->data(), w.w_ih, gi, bias_in_gi);
 
       if constexpr (std::is_same_v<T, float>) {
-        if (detail::fast_path_usable(c)) {
+        if (fast) {
           // Fused AVX2 loop: gates kept only when backward will need them; in inference the
           // states live in two per-thread slots used in turn.
           T* states = nullptr;
@@ -346,6 +349,7 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
           fa.reverse = reverse;
           fa.w_hh = w.w_hh;
           fa.b_hh = w.b_hh;
+          fa.b_ih = w.b_ih;
           fa.gi = gi;
           fa.lengths = lengths.data();
           fa.states = states;

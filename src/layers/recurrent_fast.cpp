@@ -80,9 +80,9 @@ void fast_forward_direction(const FastForwardArgs& a) {
   static thread_local fast::PackedGates packed_tls;
   fast::PackedGates& packed = packed_tls;
   if (panels) {
-    fast::pack_gate_panels(packed, to_cell(a.mode), H, H, a.w_hh, a.b_hh);
+    fast::pack_gate_panels(packed, to_cell(a.mode), H, H, a.w_hh, a.b_hh, a.b_ih);
   } else {
-    fast::pack_gates(packed, to_cell(a.mode), H, 0, nullptr, nullptr, H, a.w_hh, a.b_hh);
+    fast::pack_gates(packed, to_cell(a.mode), H, 0, nullptr, a.b_ih, H, a.w_hh, a.b_hh);
   }
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
   const bool all_active = std::all_of(active.begin(), active.end(), [](unsigned char v) { return v != 0; });

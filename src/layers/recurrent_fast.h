@@ -21,7 +21,8 @@ struct FastForwardArgs {
   bool reverse = false;
   const float* w_hh = nullptr;  // [G*H, H]
   const float* b_hh = nullptr;  // [G*H] or null
-  const float* gi = nullptr;    // [T, B, G*H] by time index, b_ih included
+  const float* b_ih = nullptr;  // [G*H] or null: added in the step (gi comes without it)
+  const float* gi = nullptr;    // [T, B, G*H] by time index: x W_ih^T
   const int64_t* lengths = nullptr;  // [B]
   float* states = nullptr;  // [T+1, B, H] by processing step; [0] holds h0
   float* cells = nullptr;   // [T+1, B, H] LSTM; [0] holds c0

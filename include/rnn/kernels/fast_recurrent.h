@@ -68,7 +68,7 @@ struct PackedGates {
   int64_t blocks = 0;   // ceil(H / U)
   AlignedBuffer w;      // [blocks][K][V*8]
   AlignedBuffer bias;   // [blocks][V*8]: b_h (+ b_x except GRU's n gate)
-  AlignedBuffer bias_xn;  // [blocks][8]: GRU's b_in when kx > 0, else zeros
+  AlignedBuffer bias_xn;  // [blocks][8]: GRU's b_in (b_x's n gate), else zeros
   // > 0 when packed by pack_gate_panels: w holds [groups][K][group_cols] in 16-column
   // panels ([groups][group_cols/16][K][16]); a group is `group_blocks` blocks.
   int64_t group_blocks = 0;
@@ -77,7 +77,9 @@ struct PackedGates {
   int64_t panel_floats() const { return k() * vecs * 8; }
 };
 
-// w_x [G*H, kx] and b_x [G*H] may be null (kx = 0 / no bias); w_h [G*H, kh]; b_h may be null.
+// w_x [G*H, kx] may be null (kx = 0); b_x [G*H] may be null, and is added where given even
+// when kx = 0 (the sequence path, whose input projection comes without its bias);
+// w_h [G*H, kh]; b_h may be null.
 void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
                 const float* b_x, int64_t kh, const float* w_h, const float* b_h);
 
@@ -85,7 +87,7 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
 // group_blocks() blocks (16 units for LSTM/GRU, 32 for RNN) and stored as panels of 16
 // columns, the shape of the 6 x 16 register tile of panel_step.
 void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kh, const float* w_h,
-                      const float* b_h);
+                      const float* b_h, const float* b_x = nullptr);
 inline int64_t gate_groups(const PackedGates& p) {
   return (p.blocks + p.group_blocks - 1) / p.group_blocks;
 }
@@ -104,7 +106,7 @@ struct StepArgs {
   int64_t rows = 0;
   const float* a = nullptr;   // [rows, K] (lda): h_prev, or [x | h_prev] with kx > 0
   int64_t lda = 0;
-  const float* gi = nullptr;  // [rows, G*H] (ldgi): x W_ih^T + b_ih, or null (stepper)
+  const float* gi = nullptr;  // [rows, G*H] (ldgi): x W_ih^T (b_ih is in the packed bias), or null (stepper)
   int64_t ldgi = 0;
   const float* h_prev = nullptr;  // [rows, H] (ldh), read by GRU and for masked rows
   int64_t ldh = 0;
