@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <thread>
+#include <type_traits>
 
 #ifndef RNN_USE_BLIS
 extern "C" void openblas_set_num_threads(int);
@@ -36,6 +37,16 @@ void set_num_threads(int n) {
 #endif
 }
 int num_threads() { return omp_get_max_threads(); }
+
+namespace {
+constexpr int64_t kDefaultMinParallelStepMacs = int64_t{1} << 23;
+std::atomic<int64_t> min_parallel_macs{kDefaultMinParallelStepMacs};
+}  // namespace
+
+void set_min_parallel_step_macs(int64_t n) {
+  min_parallel_macs.store(n <= 0 ? kDefaultMinParallelStepMacs : n, std::memory_order_relaxed);
+}
+int64_t min_parallel_step_macs() { return min_parallel_macs.load(std::memory_order_relaxed); }
 
 #ifndef RNN_USE_BLIS
 ScopedBlasThreads::ScopedBlasThreads(int n) : saved_(openblas_get_num_threads()) {
@@ -71,6 +82,69 @@ void gemm_reference(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t 
   }
 }
 
+namespace {
+
+// One BLAS call for rows [i0, i1) and columns [j0, j1) of the row-major C, issued in the
+// column-major form (C^T = op(B)^T op(A)^T) that the BLAS uses internally: OpenBLAS's
+// row-major-only "direct" small-matrix kernel, taken or not depending on its thread count,
+// is never chosen, so every call sums in the BLAS's one single-threaded order.
+template <class T>
+void blas_block(Trans ta, Trans tb, int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t k,
+                T alpha, const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+                int64_t ldc) {
+  const T* a_rows = ta == Trans::No ? a + i0 * lda : a + i0;
+  const T* b_cols = tb == Trans::No ? b + j0 : b + j0 * ldb;
+  const int mm = static_cast<int>(j1 - j0), nn = static_cast<int>(i1 - i0);
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasColMajor, to_cblas(tb), to_cblas(ta), mm, nn, static_cast<int>(k), alpha,
+                b_cols, static_cast<int>(ldb), a_rows, static_cast<int>(lda), beta,
+                c + i0 * ldc + j0, static_cast<int>(ldc));
+  } else {
+    cblas_dgemm(CblasColMajor, to_cblas(tb), to_cblas(ta), mm, nn, static_cast<int>(k), alpha,
+                b_cols, static_cast<int>(ldb), a_rows, static_cast<int>(lda), beta,
+                c + i0 * ldc + j0, static_cast<int>(ldc));
+  }
+}
+
+// Products from this many multiply-adds on are split over the library's threads.
+constexpr int64_t kMinParallelGemmMacs = int64_t{1} << 22;
+
+// The BLAS threads a product by its own rules, and OpenBLAS 0.3.21 then splits the reduction
+// differently than with one thread (dx of a small batch differed in the last bits between 1
+// and 2 threads). So the BLAS always runs single-threaded here, and the library's threads
+// take whole slices of the larger output dimension, cut at multiples of 64 (the BLAS's tiles
+// line up the same way in every slice): each output element is summed in the same order
+// whatever the thread count.
+template <class T>
+void blas_gemm(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+               int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  const ScopedBlasThreads one(1);
+  const int64_t along = std::max(m, n);
+  const int64_t chunks = (along + 63) / 64;
+  const int threads = m * n * k < kMinParallelGemmMacs || omp_in_parallel()
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(num_threads(), chunks));
+  if (threads <= 1) {
+    blas_block(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t begin = std::min(along, chunks * id / nt * 64);
+    const int64_t end = std::min(along, chunks * (id + 1) / nt * 64);
+    if (begin < end) {
+      if (n >= m) {
+        blas_block(ta, tb, 0, m, begin, end, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      } else {
+        blas_block(ta, tb, begin, end, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 template <>
 void gemm<float>(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -80,9 +154,7 @@ void gemm<float>(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
     gemm_reference(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  blas_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template <>
@@ -94,9 +166,7 @@ void gemm<double>(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k,
     gemm_reference(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  cblas_dgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  blas_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 template void gemm_reference<float>(Trans, Trans, int64_t, int64_t, int64_t, float, const float*,

@@ -98,14 +98,16 @@ TEST_P(FastPath, EqualsReferencePath) {
   EXPECT_TRUE(test::all_close("parameter grads", gf, gr, atol, rtol));
 }
 
-// Results are bit-identical at 1 and 2 threads (shapes big enough for the threaded loop).
+// Results are bit-identical at 1 and 2 threads (the threaded loops forced on every shape).
 TEST_P(FastPath, IndependentOfThreadCount) {
   const Case k = GetParam();
+  kernels::set_min_parallel_step_macs(1);
   kernels::set_num_threads(1);
   const RunResult one = run_case(k, kernels::Backend::Blas);
   kernels::set_num_threads(2);
   const RunResult two = run_case(k, kernels::Backend::Blas);
   kernels::set_num_threads(0);
+  kernels::set_min_parallel_step_macs(0);
   EXPECT_EQ(one.y.values(), two.y.values());
   EXPECT_EQ(one.h_n.values(), two.h_n.values());
   EXPECT_EQ(one.dx.values(), two.dx.values());
@@ -136,10 +138,10 @@ const std::vector<Case> kCases = {
     {CellMode::LSTM, 33, 40, 1, 6, 1, false, false},
     {CellMode::GRU, 33, 40, 1, 6, 1, true, false},
     {CellMode::RNN_TANH, 9, 70, 7, 5, 1, false, false},
-    // Large enough for the threaded loops (B*G*H*H >= 2^18).
-    {CellMode::LSTM, 64, 128, 9, 4, 1, true, true},
-    {CellMode::GRU, 64, 150, 8, 4, 1, false, true},
-    {CellMode::RNN_TANH, 64, 520, 4, 3, 1, false, false},
+    // Large enough for the threaded loops at the default threshold (B*G*H*H >= 2^23).
+    {CellMode::LSTM, 64, 512, 9, 3, 1, true, true},
+    {CellMode::GRU, 64, 600, 8, 3, 1, false, true},
+    {CellMode::RNN_TANH, 64, 1100, 7, 3, 1, false, false},
     // From 16 rows on the per-step product runs on 6 x 16 tiles over 16-column panels.
     {CellMode::LSTM, 7, 20, 17, 5, 2, true, true},
     {CellMode::GRU, 7, 13, 16, 5, 1, true, true},

@@ -95,6 +95,17 @@ void expect_same_tensors(const fs::path& a_file, const fs::path& b_file, const s
   EXPECT_GT(compared, 0) << "no tensor named " << prefix << "* in " << a_file;
 }
 
+// The step of the latest checkpoint in `run` (replaced by rename, so always whole), or
+// `fallback` where there is none yet.
+int64_t checkpoint_step(const fs::path& run, int64_t fallback) {
+  if (!fs::exists(run / "last.ckpt")) return fallback;
+  try {
+    return rnn::Checkpoint::load((run / "last.ckpt").string()).meta["trainer"]["step"].get<int64_t>();
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
 TEST(KillResume, TwentyKillsThenTheWeightsOfAnUninterruptedRun) {
   if (std::string(RNN_CLI_PATH).empty()) GTEST_SKIP() << "CLI not built";
   const fs::path base = fs::temp_directory_path() / ("rnn_kill_resume_" + std::to_string(::getpid()));
@@ -131,12 +142,21 @@ TEST(KillResume, TwentyKillsThenTheWeightsOfAnUninterruptedRun) {
   for (int round = 0; round < kKills; ++round) {
     const bool resume = fs::exists(run / "last.ckpt");
     resumed += resume;
-    const double window = 0.3 * startup + static_cast<double>(kSteps - last_step) *
+    // (Twice the even share of the time left: the step cap below ends rounds that run long.)
+    const double window = 0.3 * startup + 2.0 * static_cast<double>(kSteps - last_step) *
                                               per_step / static_cast<double>(kKills - round + 1);
     const double delay = 0.7 * startup + unit(gen) * window;
+    // Killed at the drawn moment, or earlier once it has used its share of the steps left:
+    // run times vary with the load (other tests in parallel), and a round that ran to the
+    // end would leave nothing to resume.
+    const int64_t share = std::max<int64_t>(1, (kSteps - last_step) / (kKills - round + 1));
     const pid_t pid = spawn(train_args(run, resume));
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    const auto started = Clock::now();
+    while (std::chrono::duration<double>(Clock::now() - started).count() < delay &&
+           checkpoint_step(run, last_step) < last_step + share) {
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
     ::kill(pid, SIGKILL);
     const int status = wait_status(pid);
     killed.push_back(pid);
