@@ -69,10 +69,8 @@ void put_column(float* panel, int64_t width, int64_t col, const float* src, int6
   for (int64_t k = 0; k < n; ++k) dst[k * width] = src[k];
 }
 
-}  // namespace
-
-void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
-                const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
+// The shape fields common to both layouts.
+void set_shape(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, int64_t kh) {
   const int64_t G = cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
   p.cell = cell;
   p.hidden = hidden;
@@ -81,34 +79,57 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
   p.units = G == 1 ? 32 : 8;
   p.vecs = G * p.units / 8;
   p.blocks = (hidden + p.units - 1) / p.units;
-  p.group_blocks = 0;
-  const int64_t K = kx + kh, V = p.vecs, U = p.units, VW = V * 8;
-  p.w.resize(static_cast<size_t>(p.blocks * K * VW));
+}
+
+// Weight row (gate * H + unit) of column `col` of block jb in the block layout, or -1 for
+// padding past H.
+int64_t block_column_row(const PackedGates& p, int64_t jb, int64_t col) {
+  const int64_t per_gate = p.units / 8, v = col / 8;
+  const int64_t unit = jb * p.units + (v % per_gate) * 8 + col % 8;
+  return unit < p.hidden ? (v / per_gate) * p.hidden + unit : -1;
+}
+
+// p.bias and p.bias_xn in the block layout (both packings' epilogues read them so).
+// GRU keeps b_hn apart (it is multiplied by r) and b_in apart from it.
+void pack_biases(PackedGates& p, const float* b_x, const float* b_h) {
+  const int64_t VW = p.vecs * 8;
   p.bias.resize(static_cast<size_t>(p.blocks * VW));
   p.bias_xn.resize(static_cast<size_t>(p.blocks * 8));
-  const int64_t per_gate = U / 8;
-  // Source row of every column of a block (-1: padding past H); rows are read in k order.
-  std::vector<int64_t> rows(static_cast<size_t>(VW));
+  for (int64_t jb = 0; jb < p.blocks; ++jb) {
+    for (int64_t col = 0; col < VW; ++col) {
+      const int64_t row = block_column_row(p, jb, col);
+      const bool gru_n = p.cell == Cell::GRU && col / 8 == 2;
+      float bias = row >= 0 && b_h ? b_h[row] : 0.0f;
+      if (!gru_n && row >= 0 && b_x) bias += b_x[row];
+      p.bias.data()[jb * VW + col] = bias;
+      if (gru_n) p.bias_xn.data()[jb * 8 + col % 8] = row >= 0 && b_x ? b_x[row] : 0.0f;
+    }
+    if (p.cell != Cell::GRU) {
+      for (int64_t l = 0; l < 8; ++l) p.bias_xn.data()[jb * 8 + l] = 0.0f;
+    }
+  }
+}
+
+// Column `col` of a panel: kx rows of W_x's row `row`, then kh rows of W_h's (zeros for -1).
+void put_weight_column(float* panel, int64_t width, int64_t col, int64_t row, int64_t kx,
+                       const float* w_x, int64_t kh, const float* w_h) {
+  put_column(panel, width, col, row < 0 || kx == 0 ? nullptr : w_x + row * kx, kx);
+  put_column(panel + kx * width, width, col, row < 0 ? nullptr : w_h + row * kh, kh);
+}
+
+}  // namespace
+
+void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
+                const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
+  set_shape(p, cell, hidden, kx, kh);
+  p.group_blocks = 0;
+  const int64_t K = kx + kh, VW = p.vecs * 8;
+  p.w.resize(static_cast<size_t>(p.blocks * K * VW));
+  pack_biases(p, b_x, b_h);
   for (int64_t jb = 0; jb < p.blocks; ++jb) {
     float* panel = p.w.data() + jb * K * VW;
     for (int64_t col = 0; col < VW; ++col) {
-      const int64_t v = col / 8, lane = col % 8;
-      const int64_t gate = v / per_gate;
-      const int64_t unit = jb * U + (v % per_gate) * 8 + lane;
-      const bool valid = unit < hidden;
-      const int64_t row = gate * hidden + unit;
-      rows[static_cast<size_t>(col)] = valid ? row : -1;
-      // Biases: GRU keeps b_hn apart (it is multiplied by r) and b_in apart from it.
-      const bool gru_n = cell == Cell::GRU && gate == 2;
-      float bias = valid && b_h ? b_h[row] : 0.0f;
-      if (!gru_n && valid && b_x) bias += b_x[row];
-      p.bias.data()[jb * VW + col] = bias;
-      if (gru_n) p.bias_xn.data()[jb * 8 + lane] = valid && b_x ? b_x[row] : 0.0f;
-    }
-    for (int64_t col = 0; col < VW; ++col) {
-      const int64_t row = rows[static_cast<size_t>(col)];
-      put_column(panel, VW, col, row < 0 || kx == 0 ? nullptr : w_x + row * kx, kx);
-      put_column(panel + kx * VW, VW, col, row < 0 ? nullptr : w_h + row * kh, kh);
+      put_weight_column(panel, VW, col, block_column_row(p, jb, col), kx, w_x, kh, w_h);
     }
   }
 }
@@ -130,47 +151,20 @@ void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t 
   }
 }
 
-void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kh, const float* w_h,
-                      const float* b_h, const float* b_x) {
-  const int64_t G = cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
-  p.cell = cell;
-  p.hidden = hidden;
-  p.kx = 0;
-  p.kh = kh;
-  p.units = G == 1 ? 32 : 8;
-  p.vecs = G * p.units / 8;
-  p.blocks = (hidden + p.units - 1) / p.units;
-  p.group_blocks = G == 1 ? 1 : 2;
-  const int64_t K = kh, VW = p.vecs * 8, U = p.units, per_gate = U / 8;
+void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
+                      const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
+  set_shape(p, cell, hidden, kx, kh);
+  p.group_blocks = cell == Cell::RNN_TANH || cell == Cell::RNN_RELU ? 1 : 2;
+  const int64_t K = kx + kh, GU = p.group_blocks * p.units;
   const int64_t groups = gate_groups(p), GC = group_cols(p);
   p.w.resize(static_cast<size_t>(groups * K * GC));
-  p.bias.resize(static_cast<size_t>(groups * p.group_blocks * VW));
-  p.bias_xn.resize(static_cast<size_t>(groups * p.group_blocks * 8));
-  std::memset(p.bias_xn.data(), 0, p.bias_xn.size() * sizeof(float));
-  std::vector<int64_t> rows(static_cast<size_t>(GC));
+  pack_biases(p, b_x, b_h);
   for (int64_t ug = 0; ug < groups; ++ug) {
-    float* group = p.w.data() + ug * K * GC;
     for (int64_t gc = 0; gc < GC; ++gc) {
-      const int64_t jb = ug * p.group_blocks + gc / VW, col = gc % VW;
-      const int64_t v = col / 8, gate = v / per_gate;
-      const int64_t unit = jb * U + (v % per_gate) * 8 + col % 8;
-      const bool valid = jb < p.blocks && unit < hidden;
-      const int64_t row = gate * hidden + unit;
-      rows[static_cast<size_t>(gc)] = valid ? row : -1;
-      if (jb >= p.blocks) continue;
-      // As pack_gates: b_x joins b_h except in GRU's n gate, where it stays apart.
-      const bool gru_n = cell == Cell::GRU && gate == 2;
-      float bias = valid && b_h ? b_h[row] : 0.0f;
-      if (!gru_n && valid && b_x) bias += b_x[row];
-      p.bias.data()[jb * VW + col] = bias;
-      if (gru_n) p.bias_xn.data()[jb * 8 + col % 8] = valid && b_x ? b_x[row] : 0.0f;
-    }
-    for (int64_t q = 0; q < GC / 16; ++q) {
-      float* panel = group + q * K * 16;
-      for (int64_t c = 0; c < 16; ++c) {
-        const int64_t row = rows[static_cast<size_t>(q * 16 + c)];
-        put_column(panel, 16, c, row < 0 ? nullptr : w_h + row * kh, K);
-      }
+      const int64_t gate = gc / GU, unit = ug * GU + gc % GU;
+      const int64_t row = unit < hidden ? gate * hidden + unit : -1;
+      float* panel = p.w.data() + (ug * GC + (gc / 16) * 16) * K;
+      put_weight_column(panel, 16, gc % 16, row, kx, w_x, kh, w_h);
     }
   }
 }

@@ -301,18 +301,11 @@ inline void gemm_tile(const PackedMatrix& p, const float* a, int64_t lda, float*
 }
 
 // ---- 6 x 16 tiles (many rows) -------------------------------------------------------------
-// c[r][0..15] = sum_k a[r*lda + k] * panel[k*16 .. k*16+15] for R rows: 12 accumulators, two
-// panel vectors and one broadcast per k (the BLIS-style AVX2 shape, FMA-bound from L1/L2).
+// c0/c1[r] += sum_{k < K} a[r*lda + k] * panel[k*16 .. k*16+15] for R rows: 12 accumulators,
+// two panel vectors and one broadcast per k (the BLIS-style AVX2 shape, FMA-bound from L1/L2).
 template <int R>
-inline void tile16(const float* a, int64_t lda, const float* panel, int64_t K, float* c,
-                   int64_t ldc) {
-  __m256 c0[R], c1[R];
-  #pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-    c0[r] = _mm256_setzero_ps();
-    c1[r] = _mm256_setzero_ps();
-  }
-  const float* w = panel;
+__attribute__((always_inline)) inline void sweep16(const float* a, int64_t lda, const float* w,
+                                                  int64_t K, __m256 (&c0)[R], __m256 (&c1)[R]) {
   #pragma GCC unroll 4
   for (int64_t k = 0; k < K; ++k) {
     const __m256 w0 = _mm256_load_ps(w + k * 16), w1 = _mm256_load_ps(w + k * 16 + 8);
@@ -323,6 +316,19 @@ inline void tile16(const float* a, int64_t lda, const float* panel, int64_t K, f
       c1[r] = _mm256_fmadd_ps(ar, w1, c1[r]);
     }
   }
+}
+
+// c[r][0..15] = row_r . panel for R rows (x's columns first, then a's).
+template <int R>
+inline void tile16(const TileRows& s, const float* panel, float* c, int64_t ldc) {
+  __m256 c0[R], c1[R];
+  #pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    c0[r] = _mm256_setzero_ps();
+    c1[r] = _mm256_setzero_ps();
+  }
+  if (s.kx > 0) sweep16<R>(s.x, s.ldx, panel, s.kx, c0, c1);
+  if (s.ka > 0) sweep16<R>(s.a, s.lda, panel + s.kx * 16, s.ka, c0, c1);
   #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     _mm256_storeu_ps(c + r * ldc, c0[r]);
@@ -338,43 +344,77 @@ inline void prefetch_span(const float* p, int64_t n) {
 
 // Rows [0, m) of one 16-column panel in tiles of 6 (the last tile 1..5 rows), or on the
 // AVX-512 tiles where enabled (the same sums in the same order: identical results).
-inline void panel16(const float* a, int64_t lda, const float* panel, int64_t K, float* c,
-                    int64_t ldc, int64_t m) {
+inline void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m) {
   if (avx512_enabled()) {
-    avx512::panel16(a, lda, panel, K, c, ldc, m);
+    avx512::panel16(rows, panel, c, ldc, m);
     return;
   }
   int64_t b = 0;
-  for (; b + 6 <= m; b += 6) tile16<6>(a + b * lda, lda, panel, K, c + b * ldc, ldc);
+  for (; b + 6 <= m; b += 6) tile16<6>(rows.from_row(b), panel, c + b * ldc, ldc);
+  const TileRows rest = rows.from_row(b);
+  c += b * ldc;
   switch (m - b) {
-    case 5: tile16<5>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
-    case 4: tile16<4>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
-    case 3: tile16<3>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
-    case 2: tile16<2>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
-    case 1: tile16<1>(a + b * lda, lda, panel, K, c + b * ldc, ldc); break;
+    case 5: tile16<5>(rest, panel, c, ldc); break;
+    case 4: tile16<4>(rest, panel, c, ldc); break;
+    case 3: tile16<3>(rest, panel, c, ldc); break;
+    case 2: tile16<2>(rest, panel, c, ldc); break;
+    case 1: tile16<1>(rest, panel, c, ldc); break;
     default: break;
   }
+}
+
+// Only the a part (no x columns): the backward's dh W_hh and packed_gemm.
+inline TileRows plain_rows(const float* a, int64_t lda, int64_t K) {
+  TileRows r;
+  r.a = a;
+  r.lda = lda;
+  r.ka = K;
+  return r;
 }
 
 }  // namespace
 
 void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, int64_t group_end,
                 float* scratch) {
-  const int64_t K = p.k(), GC = group_cols(p), VW = p.vecs * 8, H = p.hidden;
+  const int64_t K = p.k(), GC = group_cols(p), H = p.hidden;
   const int64_t G = p.cell == Cell::LSTM ? 4 : p.cell == Cell::GRU ? 3 : 1;
   const int64_t group_units = p.group_blocks * p.units;
+  const int64_t ldsc = panel_scratch_cols(p);
+  // GRU with the input in the panels: the n gate's x and h parts are summed apart (r
+  // multiplies only the h part); the x part goes to the scratch columns after the group's.
+  const bool gru_x = p.cell == Cell::GRU && p.kx > 0;
+  TileRows rows;
+  rows.x = s.x;
+  rows.ldx = s.ldx;
+  rows.kx = p.kx;
+  rows.a = s.a;
+  rows.lda = s.lda;
+  rows.ka = p.kh;
   const __m256 zero = _mm256_setzero_ps();
   const int64_t tile_rows = avx512_enabled() ? 8 : 6;
   for (int64_t ug = group_begin; ug < group_end; ++ug) {
     const float* group = p.w.data() + ug * K * GC;
+    auto product = [&](int64_t q, int64_t b, int64_t m) {
+      const float* panel = group + q * K * 16;
+      float* c = scratch + b * ldsc;
+      if (gru_x && q == 2) {
+        TileRows x_part = rows.from_row(b), h_part = rows.from_row(b);
+        x_part.ka = 0;
+        h_part.kx = 0;
+        panel16(x_part, panel, c + GC, ldsc, m);
+        panel16(h_part, panel + p.kx * 16, c + 32, ldsc, m);
+      } else {
+        panel16(rows.from_row(b), panel, c + q * 16, ldsc, m);
+      }
+    };
     // The epilogue reads gi and writes y at rows B apart: left to demand misses these
     // stall it (hundreds of streams, no hardware prefetch). The first panel's sweep asks for
     // the lines of its rows, and the other panels' time hides the latency.
     const int64_t j0 = ug * group_units;
     const int64_t nu = imin(group_units, H - j0);
     for (int64_t b = 0; b < s.rows; b += tile_rows) {
-      const int64_t rows = imin(tile_rows, s.rows - b);
-      for (int64_t r = b; r < b + rows; ++r) {
+      const int64_t m = imin(tile_rows, s.rows - b);
+      for (int64_t r = b; r < b + m; ++r) {
         if (s.gi) {
           for (int64_t g = 0; g < G; ++g) prefetch_span(s.gi + r * s.ldgi + g * H + j0, nu);
         }
@@ -383,23 +423,29 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
           for (int64_t g = 0; g < G; ++g) prefetch_span(s.gates + r * G * H + g * H + j0, nu);
         }
       }
-      panel16(s.a + b * s.lda, s.lda, group, K, scratch + b * GC, GC, rows);
+      product(0, b, m);
     }
-    for (int64_t q = 1; q < GC / 16; ++q) {
-      panel16(s.a, s.lda, group + q * K * 16, K, scratch + q * 16, GC, s.rows);
+    for (int64_t q = 1; q < GC / 16; ++q) product(q, 0, s.rows);
+    // Columns are gate-major within the group (gate g of its unit u at g * group_units + u);
+    // the AVX2 epilogues take one block of 8 units at a time, the AVX-512 one 16.
+    if (avx512_enabled()) {
+      avx512::group_epilogue(p, s, ug, scratch, ldsc);
+      continue;
     }
     for (int64_t b = 0; b < s.rows; ++b) {
-      const float* row = scratch + b * GC;
+      const float* row = scratch + b * ldsc;
       for (int64_t l = 0; l < p.group_blocks; ++l) {
         const int64_t jb = ug * p.group_blocks + l;
         if (jb >= p.blocks) break;
         __m256 acc[4];
-        for (int v = 0; v < p.vecs; ++v) acc[v] = _mm256_loadu_ps(row + l * VW + v * 8);
         if (p.cell == Cell::LSTM) {
+          for (int g = 0; g < 4; ++g) acc[g] = _mm256_loadu_ps(row + g * group_units + l * 8);
           lstm_epilogue(p, s, b, jb, acc);
         } else if (p.cell == Cell::GRU) {
-          gru_epilogue(p, s, b, jb, acc, zero);
+          for (int g = 0; g < 3; ++g) acc[g] = _mm256_loadu_ps(row + g * group_units + l * 8);
+          gru_epilogue(p, s, b, jb, acc, gru_x ? _mm256_loadu_ps(row + GC + l * 8) : zero);
         } else {
+          for (int v = 0; v < 4; ++v) acc[v] = _mm256_loadu_ps(row + v * 8);
           rnn_epilogue(p, s, b, jb, acc);
         }
       }
@@ -450,12 +496,12 @@ void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, 
       const float* panel = p.w.data() + nb * p.k * 16;
       const int64_t j = nb * 16, n = imin(16, p.n - j);
       if (n == 16) {
-        panel16(a, lda, panel, p.k, c + j, ldc, m);
+        panel16(plain_rows(a, lda, p.k), panel, c + j, ldc, m);
         continue;
       }
       for (int64_t b = 0; b < m; b += 6) {
         const int64_t rows = imin(6, m - b);
-        panel16(a + b * lda, lda, panel, p.k, tail, 16, rows);
+        panel16(plain_rows(a + b * lda, lda, p.k), panel, tail, 16, rows);
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t x = 0; x < n; ++x) c[(b + r) * ldc + j + x] = tail[r * 16 + x];
         }

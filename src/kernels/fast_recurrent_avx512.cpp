@@ -2,6 +2,11 @@
 // AVX-512F after the target pragma only; callers check fast::avx512_enabled() first.
 #include <cstdint>
 
+// GCC 12's unmasked AVX-512 intrinsics pass a self-initialised _mm512_undefined_*() as the
+// merge source, which -Wmaybe-uninitialized reports at every use (GCC bug 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include "fast_tiles_avx512.h"
@@ -13,43 +18,231 @@ namespace rnn::kernels::fast::avx512 {
 
 namespace {
 
-// R rows x 16 columns. On Zen 4 a zmm FMA takes both 256-bit pipes, so the peak is the same
-// as AVX2's, but a k step is 1 load + R FMAs (with the broadcast folded in) instead of
-// 2 loads + R broadcasts + 2R FMAs: fewer instructions per FMA, which is what the AVX2 tile
-// was short of.
+// acc[r] += sum_{k < K} a[r*lda + k] * panel[k*16 + 0..15].
 template <int R>
-inline void tile(const float* a, int64_t lda, const float* panel, int64_t K, float* c,
-                 int64_t ldc) {
-  __m512 acc[R];
-  #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+__attribute__((always_inline)) inline void sweep(const float* a, int64_t lda, const float* panel,
+                                                int64_t K, __m512 (&acc)[R]) {
   #pragma GCC unroll 2
   for (int64_t k = 0; k < K; ++k) {
     const __m512 w = _mm512_load_ps(panel + k * 16);
     #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + k]), w, acc[r]);
   }
+}
+
+// R rows x 16 columns. On Zen 4 a zmm FMA takes both 256-bit pipes, so the peak is the same
+// as AVX2's, but a k step is 1 load + R FMAs (with the broadcast folded in) instead of
+// 2 loads + R broadcasts + 2R FMAs: fewer instructions per FMA, which is what the AVX2 tile
+// was short of.
+template <int R>
+inline void tile(const TileRows& s, const float* panel, float* c, int64_t ldc) {
+  __m512 acc[R];
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  if (s.kx > 0) sweep<R>(s.x, s.ldx, panel, s.kx, acc);
+  if (s.ka > 0) sweep<R>(s.a, s.lda, panel + s.kx * 16, s.ka, acc);
   #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(c + r * ldc, acc[r]);
 }
 
 }  // namespace
 
-void panel16(const float* a, int64_t lda, const float* panel, int64_t K, float* c, int64_t ldc,
-             int64_t m) {
+void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m) {
   int64_t b = 0;
-  for (; b + 8 <= m; b += 8) tile<8>(a + b * lda, lda, panel, K, c + b * ldc, ldc);
-  a += b * lda;
+  for (; b + 8 <= m; b += 8) tile<8>(rows.from_row(b), panel, c + b * ldc, ldc);
+  const TileRows rest = rows.from_row(b);
   c += b * ldc;
   switch (m - b) {
-    case 7: tile<7>(a, lda, panel, K, c, ldc); break;
-    case 6: tile<6>(a, lda, panel, K, c, ldc); break;
-    case 5: tile<5>(a, lda, panel, K, c, ldc); break;
-    case 4: tile<4>(a, lda, panel, K, c, ldc); break;
-    case 3: tile<3>(a, lda, panel, K, c, ldc); break;
-    case 2: tile<2>(a, lda, panel, K, c, ldc); break;
-    case 1: tile<1>(a, lda, panel, K, c, ldc); break;
+    case 7: tile<7>(rest, panel, c, ldc); break;
+    case 6: tile<6>(rest, panel, c, ldc); break;
+    case 5: tile<5>(rest, panel, c, ldc); break;
+    case 4: tile<4>(rest, panel, c, ldc); break;
+    case 3: tile<3>(rest, panel, c, ldc); break;
+    case 2: tile<2>(rest, panel, c, ldc); break;
+    case 1: tile<1>(rest, panel, c, ldc); break;
     default: break;
+  }
+}
+
+// ---- gate epilogues on 16 units ----------------------------------------------------------
+// The math of the AVX2 file's v_exp / v_recip / v_sigmoid / v_tanh, lane for lane: the same
+// constants and operations. 1/d uses the AVX2 12-bit estimate on each half (AVX-512's 14-bit
+// rcp14 would give other bits after the Newton step).
+namespace {
+
+inline __m512 ps(__m512i v) { return _mm512_castsi512_ps(v); }
+inline __m512i si(__m512 v) { return _mm512_castps_si512(v); }
+
+inline __m512 z_exp(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
+  const __m512 fx = _mm512_roundscale_ps(
+      _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 y = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  __m512i n = _mm512_cvttps_epi32(fx);
+  n = _mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(y, ps(n));
+}
+
+inline __m512 z_recip(__m512 d) {
+  const __m256 lo = _mm512_castps512_ps256(d);
+  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1));
+  const __m512 r = _mm512_castpd_ps(_mm512_insertf64x4(
+      _mm512_castps_pd(_mm512_castps256_ps512(_mm256_rcp_ps(lo))),
+      _mm256_castps_pd(_mm256_rcp_ps(hi)), 1));
+  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+}
+
+inline __m512 z_sigmoid(__m512 x) {
+  return z_recip(_mm512_add_ps(_mm512_set1_ps(1.0f), z_exp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+inline __m512 z_tanh(__m512 x) {
+  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  const __m512 ax = ps(_mm512_andnot_si512(sign, si(x)));
+  const __m512 z = _mm512_mul_ps(x, x);
+  __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
+  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 e = z_exp(_mm512_add_ps(ax, ax));
+  __m512 large = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), z_recip(_mm512_add_ps(e, one)), one);
+  large = ps(_mm512_or_si512(si(large), _mm512_and_si512(si(x), sign)));
+  const __mmask16 is_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
+  return _mm512_mask_blend_ps(is_small, large, small);
+}
+
+// Lanes [0, n) of 16.
+inline __mmask16 lanes(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+}
+inline __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+inline void store(float* p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
+
+// A bias of 16 units in the block layout of PackedGates::bias (8 units a block, `width` floats
+// a block): lanes 0-7 from block jb, 8-15 from block jb + 1 (zero past the last block).
+inline __m512 block_pair(const float* bias, int64_t width, int64_t jb, int64_t blocks, int64_t off) {
+  const __m256 lo = _mm256_load_ps(bias + jb * width + off);
+  const __m256 hi = jb + 1 < blocks ? _mm256_load_ps(bias + (jb + 1) * width + off) : _mm256_setzero_ps();
+  return _mm512_castpd_ps(
+      _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
+
+}  // namespace
+
+void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
+                    int64_t ldsc) {
+  const int64_t H = p.hidden, GC = group_cols(p);
+  const bool rnn = p.cell == Cell::RNN_TANH || p.cell == Cell::RNN_RELU;
+  if (rnn) {
+    // 32 units of one gate: two vectors, bias in blocks of 32.
+    const int64_t j0 = ug * 32;
+    const __m512 bias0 = _mm512_load_ps(p.bias.data() + ug * 32);
+    const __m512 bias1 = _mm512_load_ps(p.bias.data() + ug * 32 + 16);
+    const bool relu = p.cell == Cell::RNN_RELU;
+    for (int64_t b = 0; b < s.rows; ++b) {
+      const bool on = !s.active || s.active[b];
+      for (int64_t v = 0; v < 2; ++v) {
+        const int64_t j = j0 + v * 16;
+        if (j >= H) break;
+        const __mmask16 m = lanes(H - j);
+        __m512 pre = _mm512_add_ps(_mm512_loadu_ps(scratch + b * ldsc + v * 16), v == 0 ? bias0 : bias1);
+        if (s.gi) pre = _mm512_add_ps(load(s.gi + b * s.ldgi + j, m), pre);
+        const __m512 h = relu ? _mm512_max_ps(pre, _mm512_setzero_ps()) : z_tanh(pre);
+        if (s.gates) store(s.gates + b * H + j, h, m);
+        if (on) {
+          store(s.h_new + b * H + j, h, m);
+          if (s.y) store(s.y + b * s.ldy + j, h, m);
+        } else {
+          store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
+        }
+      }
+    }
+    return;
+  }
+  const int64_t j = ug * 16, jb = ug * 2;
+  const __mmask16 m = lanes(H - j);
+  const float* bias = p.bias.data();
+  if (p.cell == Cell::LSTM) {
+    __m512 bg[4];
+    for (int g = 0; g < 4; ++g) bg[g] = block_pair(bias, 32, jb, p.blocks, g * 8);
+    for (int64_t b = 0; b < s.rows; ++b) {
+      const float* row = scratch + b * ldsc;
+      __m512 pre[4];
+      for (int g = 0; g < 4; ++g) {
+        pre[g] = _mm512_add_ps(_mm512_loadu_ps(row + g * 16), bg[g]);
+        if (s.gi) pre[g] = _mm512_add_ps(load(s.gi + b * s.ldgi + g * H + j, m), pre[g]);
+      }
+      const __m512 i = z_sigmoid(pre[0]), f = z_sigmoid(pre[1]), g = z_tanh(pre[2]),
+                   o = z_sigmoid(pre[3]);
+      const __m512 cp = load(s.c_prev + b * H + j, m);
+      const __m512 c = _mm512_fmadd_ps(f, cp, _mm512_mul_ps(i, g));
+      const __m512 h = _mm512_mul_ps(o, z_tanh(c));
+      if (s.gates) {
+        float* a = s.gates + b * 4 * H + j;
+        store(a, i, m);
+        store(a + H, f, m);
+        store(a + 2 * H, g, m);
+        store(a + 3 * H, o, m);
+      }
+      if (!s.active || s.active[b]) {
+        store(s.h_new + b * H + j, h, m);
+        store(s.c_new + b * H + j, c, m);
+        if (s.y) store(s.y + b * s.ldy + j, h, m);
+      } else {
+        store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
+        store(s.c_new + b * H + j, cp, m);
+      }
+    }
+    return;
+  }
+  // GRU: r, z, then W_hn h + b_hn, with b_in added to the n gate's x part.
+  const bool x_in_panels = p.kx > 0;
+  const __m512 br = block_pair(bias, 24, jb, p.blocks, 0), bz = block_pair(bias, 24, jb, p.blocks, 8),
+               bhn = block_pair(bias, 24, jb, p.blocks, 16),
+               bxn = block_pair(p.bias_xn.data(), 8, jb, p.blocks, 0);
+  for (int64_t b = 0; b < s.rows; ++b) {
+    const float* row = scratch + b * ldsc;
+    __m512 pr = _mm512_add_ps(_mm512_loadu_ps(row), br);
+    __m512 pz = _mm512_add_ps(_mm512_loadu_ps(row + 16), bz);
+    const __m512 hn = _mm512_add_ps(_mm512_loadu_ps(row + 32), bhn);
+    __m512 xn;
+    if (s.gi) {
+      const float* gi = s.gi + b * s.ldgi + j;
+      pr = _mm512_add_ps(load(gi, m), pr);
+      pz = _mm512_add_ps(load(gi + H, m), pz);
+      xn = _mm512_add_ps(load(gi + 2 * H, m), bxn);
+    } else {
+      xn = _mm512_add_ps(x_in_panels ? _mm512_loadu_ps(row + GC) : _mm512_setzero_ps(), bxn);
+    }
+    const __m512 r = z_sigmoid(pr), z = z_sigmoid(pz);
+    const __m512 nn = z_tanh(_mm512_fmadd_ps(r, hn, xn));
+    const __m512 hp = load(s.h_prev + b * s.ldh + j, m);
+    const __m512 h = _mm512_fmadd_ps(_mm512_sub_ps(hp, nn), z, nn);
+    if (s.gates) {
+      float* a = s.gates + b * 3 * H + j;
+      store(a, r, m);
+      store(a + H, z, m);
+      store(a + 2 * H, nn, m);
+    }
+    if (s.hn) store(s.hn + b * H + j, hn, m);
+    if (!s.active || s.active[b]) {
+      store(s.h_new + b * H + j, h, m);
+      if (s.y) store(s.y + b * s.ldy + j, h, m);
+    } else {
+      store(s.h_new + b * H + j, hp, m);
+    }
   }
 }
 

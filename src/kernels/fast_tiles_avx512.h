@@ -1,14 +1,45 @@
-// AVX-512 register tiles shared by the fast kernels (internal to src/kernels).
+// What the fast kernels' AVX2 file takes from the AVX-512 one (internal to src/kernels).
 #pragma once
 
 #include <cstdint>
 
-namespace rnn::kernels::fast::avx512 {
+#include "rnn/kernels/fast_recurrent.h"
 
-// c[r*ldc + 0..15] = sum_k a[r*lda + k] * panel[k*16 + 0..15] for rows r in [0, m): the same
-// products, summed in the same k order with one FMA each, as the AVX2 6 x 16 tile, on 8 x 16
-// zmm tiles (8 accumulators, one panel load and eight broadcast FMAs per k). Needs AVX-512F.
-void panel16(const float* a, int64_t lda, const float* panel, int64_t K, float* c, int64_t ldc,
-             int64_t m);
+namespace rnn::kernels::fast {
 
-}  // namespace rnn::kernels::fast::avx512
+// The left operand of a panel product: row r is [x[r*ldx + 0..kx) | a[r*lda + 0..ka)], and the
+// panel has kx + ka rows (the input and the recurrent product of a step in one pass). kx may
+// be 0 (x unused), and so may ka.
+struct TileRows {
+  const float* x = nullptr;
+  int64_t ldx = 0, kx = 0;
+  const float* a = nullptr;
+  int64_t lda = 0, ka = 0;
+
+  // The same operand from row `b` on.
+  TileRows from_row(int64_t b) const {
+    TileRows r = *this;
+    if (kx > 0) r.x += b * ldx;
+    if (ka > 0) r.a += b * lda;
+    return r;
+  }
+};
+
+namespace avx512 {
+
+// c[r*ldc + 0..15] = sum_k row_r[k] * panel[k*16 + 0..15] for rows r in [0, m): the same
+// products, summed in the same k order (x's columns
+// first) with one FMA each, as the AVX2 6 x 16 tile, on 8 x 16 zmm tiles (8 accumulators, one
+// panel load and eight broadcast FMAs per k). Needs AVX-512F.
+void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m);
+
+// panel_step's epilogue for group `ug` (from pack_gate_panels), every row, 16 units per zmm:
+// pre-activations of row b at scratch[b*ldsc + gate * group units + unit] (and GRU's x part of
+// the n gate at scratch[b*ldsc + group_cols(p) + unit] when p.kx > 0). The same operations in
+// the same order as the AVX2 epilogues, so the results are identical. Needs AVX-512F.
+void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
+                    int64_t ldsc);
+
+}  // namespace avx512
+
+}  // namespace rnn::kernels::fast

@@ -310,12 +310,16 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
       // costs page faults and a memset on every call.
       // The plain path puts the bias rows in first and the product accumulates onto them; the
       // fast path adds b_ih in its step with b_hh (one pass over gi fewer: 3% of a step).
-      T* gi = scratch<T>(0, steps * batch * G * H);
+      // In the fast path's batched loop the input product is part of every step instead.
+      const bool fused_input = fast && detail::fast_fuses_input(c.mode, batch, in, H);
+      T* gi = fused_input ? nullptr : scratch<T>(0, steps * batch * G * H);
       const bool bias_in_gi = w.b_ih != nullptr && !fast;
       if (bias_in_gi) {
         for (int64_t r = 0; r < steps * batch; ++r) std::copy(w.b_ih, w.b_ih + G * H, gi + r * G * H);
       }
-      kernels::matmul_nt<T>(steps * batch, G * H, in, layer_in->data(), w.w_ih, gi, bias_in_gi);
+      if (!fused_input) {
+        kernels::matmul_nt<T>(steps * batch, G * H, in, layer_in->data(), w.w_ih, gi, bias_in_gi);
+      }
 
       if constexpr (std::is_same_v<T, float>) {
         if (fast) {
@@ -351,6 +355,9 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
           fa.b_hh = w.b_hh;
           fa.b_ih = w.b_ih;
           fa.gi = gi;
+          fa.x = layer_in->data();
+          fa.input = in;
+          fa.w_ih = w.w_ih;
           fa.lengths = lengths.data();
           fa.states = states;
           fa.cells = cells;

@@ -15,6 +15,10 @@ bool fast_path_usable(const RecurrentConfig& config);
 // Threads the fast loops use for a step of `macs` multiply-adds (1 when too small to pay).
 int fast_threads(int64_t macs);
 
+// True when fast_forward_direction computes the input projection inside its steps (from
+// FastForwardArgs::x and w_ih), so the caller need not compute gi.
+bool fast_fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidden);
+
 struct FastForwardArgs {
   CellMode mode = CellMode::LSTM;
   int64_t steps = 0, batch = 0, hidden = 0;
@@ -22,7 +26,11 @@ struct FastForwardArgs {
   const float* w_hh = nullptr;  // [G*H, H]
   const float* b_hh = nullptr;  // [G*H] or null
   const float* b_ih = nullptr;  // [G*H] or null: added in the step (gi comes without it)
-  const float* gi = nullptr;    // [T, B, G*H] by time index: x W_ih^T
+  const float* gi = nullptr;    // [T, B, G*H] by time index: x W_ih^T (unread when fused)
+  // Read when fast_fuses_input(): the layer input x[t, b, :] at x + (t*B + b)*input, W_ih.
+  const float* x = nullptr;
+  int64_t input = 0;
+  const float* w_ih = nullptr;  // [G*H, input]
   const int64_t* lengths = nullptr;  // [B]
   float* states = nullptr;  // [T+1, B, H] by processing step; [0] holds h0
   float* cells = nullptr;   // [T+1, B, H] LSTM; [0] holds c0

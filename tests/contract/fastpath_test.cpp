@@ -142,13 +142,18 @@ const std::vector<Case> kCases = {
     {CellMode::LSTM, 64, 512, 9, 3, 1, true, true},
     {CellMode::GRU, 64, 600, 8, 3, 1, false, true},
     {CellMode::RNN_TANH, 64, 1100, 7, 3, 1, false, false},
-    // From 16 rows on the per-step product runs on 6 x 16 tiles over 16-column panels.
+    // From 16 rows on the per-step product runs on 6 x 16 tiles over 16-column panels, with
+    // the input product in the same tiles while I + H <= 1024 (these; multi-layer and
+    // bidirectional included) and from a separate product over all steps above (next three).
     {CellMode::LSTM, 7, 20, 17, 5, 2, true, true},
     {CellMode::GRU, 7, 13, 16, 5, 1, true, true},
     {CellMode::RNN_RELU, 7, 70, 16, 5, 1, false, true},
     {CellMode::RNN_TANH, 7, 9, 18, 4, 1, false, false},
     {CellMode::LSTM, 32, 128, 16, 4, 1, false, true},
     {CellMode::GRU, 32, 136, 20, 3, 1, true, false},
+    {CellMode::GRU, 600, 450, 16, 2, 1, false, true},
+    {CellMode::LSTM, 700, 330, 17, 2, 1, true, false},
+    {CellMode::RNN_TANH, 1000, 40, 16, 3, 2, false, true},
     // 8-row AVX-512 tiles plus a 3-row tail.
     {CellMode::LSTM, 16, 48, 43, 4, 1, false, true},
 };

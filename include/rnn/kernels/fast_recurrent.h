@@ -57,20 +57,21 @@ enum class Cell { LSTM, GRU, RNN_TANH, RNN_RELU };
 // W_hh (and optionally W_ih) packed for the fused step.
 // Block jb covers units [jb*U, jb*U+U); its panel is K rows of V*8 floats, column v*8+l
 // holding gate v/(U/8), unit jb*U + (v%(U/8))*8 + l. K = kx + kh: the first kx rows come
-// from W_x (streaming stepper: input and recurrent products in one pass), the rest from W_h.
+// from W_x (input and recurrent products in one pass), the rest from W_h.
 struct PackedGates {
   Cell cell = Cell::LSTM;
   int64_t hidden = 0;   // H
-  int64_t kx = 0;       // rows from W_x (0 in the sequence path)
+  int64_t kx = 0;       // rows from W_x (0: the input projection comes in StepArgs::gi)
   int64_t kh = 0;       // rows from W_h (Hout)
   int64_t units = 8;    // U per block
   int64_t vecs = 4;     // V = G*U/8
   int64_t blocks = 0;   // ceil(H / U)
   AlignedBuffer w;      // [blocks][K][V*8]
-  AlignedBuffer bias;   // [blocks][V*8]: b_h (+ b_x except GRU's n gate)
+  AlignedBuffer bias;   // [blocks][V*8]: b_h (+ b_x except GRU's n gate), by the block layout
   AlignedBuffer bias_xn;  // [blocks][8]: GRU's b_in (b_x's n gate), else zeros
-  // > 0 when packed by pack_gate_panels: w holds [groups][K][group_cols] in 16-column
-  // panels ([groups][group_cols/16][K][16]); a group is `group_blocks` blocks.
+  // > 0 when packed by pack_gate_panels: w holds [groups][group_cols/16][K][16], a group
+  // being `group_blocks` blocks whose columns are gate-major (gate g of the group's unit u
+  // in column g * group_blocks * U + u).
   int64_t group_blocks = 0;
 
   int64_t k() const { return kx + kh; }
@@ -83,15 +84,20 @@ struct PackedGates {
 void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
                 const float* b_x, int64_t kh, const float* w_h, const float* b_h);
 
-// The batched layout (many rows): the same columns as pack_gates (kx = 0), grouped by
-// group_blocks() blocks (16 units for LSTM/GRU, 32 for RNN) and stored as panels of 16
-// columns, the shape of the 6 x 16 register tile of panel_step.
-void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kh, const float* w_h,
-                      const float* b_h, const float* b_x = nullptr);
+// The batched layout (many rows): groups of group_blocks blocks (16 units for LSTM/GRU, 32
+// for RNN), gate-major, stored as panels of 16 columns, the shape of panel_step's 8 x 16 /
+// 6 x 16 register tiles. Arguments as pack_gates.
+void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
+                      const float* b_x, int64_t kh, const float* w_h, const float* b_h);
 inline int64_t gate_groups(const PackedGates& p) {
   return (p.blocks + p.group_blocks - 1) / p.group_blocks;
 }
 inline int64_t group_cols(const PackedGates& p) { return p.group_blocks * p.vecs * 8; }
+// Floats per row of panel_step's scratch: a group's columns, and GRU's x part of the n gate
+// when the input is in the panels.
+inline int64_t panel_scratch_cols(const PackedGates& p) {
+  return group_cols(p) + (p.cell == Cell::GRU && p.kx > 0 ? 16 : 0);
+}
 
 // Right-hand matrix B [K, N] (row-major) packed into panels of 32 columns: [N/32][K][32].
 // width 16: [N/16][K][16] for the 6 x 16 tile (many rows).
@@ -104,8 +110,10 @@ void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t 
 // Arguments of one fused step for `rows` rows.
 struct StepArgs {
   int64_t rows = 0;
-  const float* a = nullptr;   // [rows, K] (lda): h_prev, or [x | h_prev] with kx > 0
+  const float* a = nullptr;   // [rows, K] (lda): h_prev, or [x | h_prev] with kx > 0 (fused_step)
   int64_t lda = 0;
+  const float* x = nullptr;   // panel_step with kx > 0: x_t [rows, kx] (ldx); a is then h_prev
+  int64_t ldx = 0;
   const float* gi = nullptr;  // [rows, G*H] (ldgi): x W_ih^T (b_ih is in the packed bias), or null (stepper)
   int64_t ldgi = 0;
   const float* h_prev = nullptr;  // [rows, H] (ldh), read by GRU and for masked rows
@@ -127,7 +135,7 @@ void fused_step(const PackedGates& p, const StepArgs& args, int64_t block_begin,
 
 // fused_step for a PackedGates from pack_gate_panels: groups [group_begin, group_end) of one
 // step, every row; each group's pre-activations for all rows go through `scratch`
-// (rows * group_cols(p) floats, per thread) and then the same epilogue as fused_step.
+// (rows * panel_scratch_cols(p) floats, per thread) and then the same epilogue as fused_step.
 void panel_step(const PackedGates& p, const StepArgs& args, int64_t group_begin,
                 int64_t group_end, float* scratch);
 
