@@ -6,6 +6,7 @@
 
 #include <omp.h>
 
+#include "packed_weights_cache.h"
 #include "rnn/kernels/fast_recurrent.h"
 #include "rnn/kernels/gemm.h"
 
@@ -91,17 +92,18 @@ void fast_forward_direction(const FastForwardArgs& a) {
   const int64_t G = gate_count(a.mode), GH = G * H;
   const bool panels = B >= kPanelRows;
   const bool fused = fast_fuses_input(a.mode, B, a.input, H);
-  // Packed weights: per-thread, grow-only (a fresh 16 MiB buffer per call costs page faults).
-  // (A reference: inside the parallel region the name of a thread_local would mean each
-  // worker's own copy.)
-  static thread_local fast::PackedGates packed_tls;
-  fast::PackedGates& packed = packed_tls;
-  if (panels) {
-    fast::pack_gate_panels(packed, to_cell(a.mode), H, fused ? a.input : 0,
-                           fused ? a.w_ih : nullptr, a.b_ih, H, a.w_hh, a.b_hh);
-  } else {
-    fast::pack_gates(packed, to_cell(a.mode), H, 0, nullptr, a.b_ih, H, a.w_hh, a.b_hh);
-  }
+  // Packed once per weight set (per thread; reused while the weights are unchanged).
+  GatePacking what;
+  what.panels = panels;
+  what.cell = to_cell(a.mode);
+  what.hidden = H;
+  what.kx = fused ? a.input : 0;
+  what.w_x = fused ? a.w_ih : nullptr;
+  what.b_x = a.b_ih;
+  what.kh = H;
+  what.w_h = a.w_hh;
+  what.b_h = a.b_hh;
+  const fast::PackedGates& packed = packed_gates(what);
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
   const bool all_active = std::all_of(active.begin(), active.end(), [](unsigned char v) { return v != 0; });
   const int threads = fast_threads(B * GH * H);

@@ -160,6 +160,44 @@ const std::vector<Case> kCases = {
 INSTANTIATE_TEST_SUITE_P(Shapes, FastPath, ::testing::ValuesIn(kCases),
                          [](const auto& p) { return case_name(p.param); });
 
+// The packing of the weights is reused between calls only while they are unchanged: a change
+// in place to any weight or bias (as an optimizer step makes) is seen by the next call, in the
+// batch-1 layout, the panel layout with the input product fused, and the one without.
+TEST(FastPathPacking, WeightChangesAreSeenByTheNextCall) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA: the fast path is not used";
+  struct Shape3 {
+    int64_t input, hidden, batch;
+  };
+  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH}) {
+    for (const Shape3& sh : {Shape3{6, 11, 1}, Shape3{6, 11, 16}, Shape3{1100, 9, 16}}) {
+      RecurrentConfig config;
+      config.mode = mode;
+      config.input_size = sh.input;
+      config.hidden_size = sh.hidden;
+      Rng rng(3);
+      Parameters<float> store;
+      Recurrent<float> module(config, store, rng);
+      RecurrentInput<float> in;
+      in.x = random_f({4, sh.batch, sh.input}, rng);
+      std::vector<float> previous = module.forward(in, Mode::Eval, nullptr, nullptr).y.values();
+      for (size_t p = 0; p < store.size(); ++p) {
+        const ParamId id{p};
+        const size_t n = store.info(id).numel;
+        store.value(id)[n / 2] += 0.25f;
+        const std::vector<float> fast_y = module.forward(in, Mode::Eval, nullptr, nullptr).y.values();
+        kernels::ScopedBackend reference(kernels::Backend::Reference);
+        const std::vector<float> ref_y = module.forward(in, Mode::Eval, nullptr, nullptr).y.values();
+        const std::string what = to_string(mode) + " B" + std::to_string(sh.batch) + " I" +
+                                 std::to_string(sh.input) + " after changing " + store.info(id).name;
+        EXPECT_NE(fast_y, previous) << what;
+        EXPECT_TRUE(test::all_close(what, std::vector<double>(fast_y.begin(), fast_y.end()),
+                                    std::vector<double>(ref_y.begin(), ref_y.end()), 1e-5, 1e-4));
+        previous = fast_y;
+      }
+    }
+  }
+}
+
 // The stepper (float fused path, float plain path with projection, double) equals forward.
 template <class T>
 void check_stepper(CellMode mode, int64_t proj, double atol, double rtol) {
