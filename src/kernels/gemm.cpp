@@ -39,7 +39,7 @@ void set_num_threads(int n) {
 int num_threads() { return omp_get_max_threads(); }
 
 namespace {
-constexpr int64_t kDefaultMinParallelStepMacs = int64_t{1} << 23;
+constexpr int64_t kDefaultMinParallelStepMacs = int64_t{1} << 16;
 std::atomic<int64_t> min_parallel_macs{kDefaultMinParallelStepMacs};
 }  // namespace
 

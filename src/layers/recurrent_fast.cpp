@@ -59,10 +59,11 @@ bool fast_path_usable(const RecurrentConfig& config) {
 }
 
 int fast_threads(int64_t macs) {
-  // Measured on two quiet vCPUs (best of 3, T = 100): 2 threads gave 0.5-1.05x at 1-4M
-  // multiply-adds per step (RNN H = 256, LSTM H = 256 B = 16), 1.15-1.2x at 12.6M, 1.6-2x
-  // from 16.8M on: the per-step barrier and the shared second core cost more than small
-  // steps gain.
+  // Measured with the second vCPU free (best of 3, T = 100): 2 threads gave 1.5-2.3x from
+  // 65K multiply-adds per step on (LSTM H = 128 B = 1 1.6x, RNN H = 128 B = 16 1.56x) and
+  // 1.1-1.3x at 16K (RNN H = 128 B = 1). While another tenant holds that vCPU the per-step
+  // barrier waits for it, at any size (docs/PERFORMANCE.md); kernels::set_num_threads(1) or
+  // OMP_NUM_THREADS=1 is then the better choice.
   if (macs < kernels::min_parallel_step_macs()) return 1;
   return std::max(1, omp_get_max_threads());
 }
@@ -106,7 +107,7 @@ void fast_forward_direction(const FastForwardArgs& a) {
   const fast::PackedGates& packed = packed_gates(what);
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
   const bool all_active = std::all_of(active.begin(), active.end(), [](unsigned char v) { return v != 0; });
-  const int threads = fast_threads(B * GH * H);
+  const int threads = fast_threads(B * GH * packed.k());  // the input product too when fused
   const int64_t units = panels ? fast::gate_groups(packed) : packed.blocks;
   const int64_t scratch_per_thread = panels ? B * fast::panel_scratch_cols(packed) + 16 : 0;
   fast::AlignedBuffer scratch(static_cast<size_t>(scratch_per_thread * threads));

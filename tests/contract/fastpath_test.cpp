@@ -138,7 +138,7 @@ const std::vector<Case> kCases = {
     {CellMode::LSTM, 33, 40, 1, 6, 1, false, false},
     {CellMode::GRU, 33, 40, 1, 6, 1, true, false},
     {CellMode::RNN_TANH, 9, 70, 7, 5, 1, false, false},
-    // Large enough for the threaded loops at the default threshold (B*G*H*H >= 2^23).
+    // Large enough for the threaded loops at any reasonable threshold (B*G*H*H >= 2^23).
     {CellMode::LSTM, 64, 512, 9, 3, 1, true, true},
     {CellMode::GRU, 64, 600, 8, 3, 1, false, true},
     {CellMode::RNN_TANH, 64, 1100, 7, 3, 1, false, false},

@@ -33,7 +33,7 @@ void set_num_threads(int n);
 int num_threads();
 
 // The recurrent loops synchronise their threads once per time step, so they use one thread
-// below this many multiply-adds per step (default 2^23; see docs/PERFORMANCE.md). Tests lower
+// below this many multiply-adds per step (default 2^16; see docs/PERFORMANCE.md). Tests lower
 // it to run the threaded loops on small shapes; n <= 0 restores the default.
 void set_min_parallel_step_macs(int64_t n);
 int64_t min_parallel_step_macs();
