@@ -67,9 +67,24 @@ bool unchanged(const Entry& e, const Sources& s) {
   return true;
 }
 
+void pack(fast::PackedGates& packed, const GatePacking& what) {
+  if (what.panels) {
+    fast::pack_gate_panels(packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x, what.kh,
+                           what.w_h, what.b_h);
+  } else {
+    fast::pack_gates(packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x, what.kh,
+                     what.w_h, what.b_h);
+  }
+}
+
 }  // namespace
 
-const fast::PackedGates& packed_gates(const GatePacking& what) {
+const fast::PackedGates& packed_gates(const GatePacking& what, bool reuse) {
+  if (!reuse) {
+    static thread_local fast::PackedGates once;  // grow-only: no page faults per call
+    pack(once, what);
+    return once;
+  }
   static thread_local Cache cache;
   const Sources src = sources_of(what);
   Entry* slot = nullptr;
@@ -94,13 +109,7 @@ const fast::PackedGates& packed_gates(const GatePacking& what) {
     }
   }
   slot->used = false;  // until packed and copied (an exception leaves it unused)
-  if (what.panels) {
-    fast::pack_gate_panels(slot->packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x,
-                           what.kh, what.w_h, what.b_h);
-  } else {
-    fast::pack_gates(slot->packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x, what.kh,
-                     what.w_h, what.b_h);
-  }
+  pack(slot->packed, what);
   slot->copy.resize(src.total);
   float* c = slot->copy.data();
   for (size_t i = 0; i < 4; ++i) {

@@ -28,7 +28,9 @@ struct GatePacking {
   const float* b_h = nullptr;  // [G*H] or null
 };
 
-// The calling thread's packing of `what`, valid until this thread's next call.
-const kernels::fast::PackedGates& packed_gates(const GatePacking& what);
+// The calling thread's packing of `what`, valid until this thread's next call. With
+// reuse = false (training: the weights change between calls) it is packed afresh into a
+// per-thread buffer and no copy is kept.
+const kernels::fast::PackedGates& packed_gates(const GatePacking& what, bool reuse);
 
 }  // namespace rnn::detail

@@ -93,7 +93,8 @@ void fast_forward_direction(const FastForwardArgs& a) {
   const int64_t G = gate_count(a.mode), GH = G * H;
   const bool panels = B >= kPanelRows;
   const bool fused = fast_fuses_input(a.mode, B, a.input, H);
-  // Packed once per weight set (per thread; reused while the weights are unchanged).
+  // Packed once per weight set (per thread; in inference reused while the weights are
+  // unchanged, in training, where every step changes them, packed afresh without a copy).
   GatePacking what;
   what.panels = panels;
   what.cell = to_cell(a.mode);
@@ -104,7 +105,7 @@ void fast_forward_direction(const FastForwardArgs& a) {
   what.kh = H;
   what.w_h = a.w_hh;
   what.b_h = a.b_hh;
-  const fast::PackedGates& packed = packed_gates(what);
+  const fast::PackedGates& packed = packed_gates(what, /*reuse=*/a.gates == nullptr);
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
   const bool all_active = std::all_of(active.begin(), active.end(), [](unsigned char v) { return v != 0; });
   const int threads = fast_threads(B * GH * packed.k());  // the input product too when fused
