@@ -402,7 +402,7 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
         x_part.ka = 0;
         h_part.kx = 0;
         panel16(x_part, panel, c + GC, ldsc, m);
-        panel16(h_part, panel + p.kx * 16, c + 32, ldsc, m);
+        panel16(h_part, panel + p.kx * 16, c + q * 16, ldsc, m);
       } else {
         panel16(rows.from_row(b), panel, c + q * 16, ldsc, m);
       }

@@ -28,9 +28,9 @@ struct TileRows {
 namespace avx512 {
 
 // c[r*ldc + 0..15] = sum_k row_r[k] * panel[k*16 + 0..15] for rows r in [0, m): the same
-// products, summed in the same k order (x's columns
-// first) with one FMA each, as the AVX2 6 x 16 tile, on 8 x 16 zmm tiles (8 accumulators, one
-// panel load and eight broadcast FMAs per k). Needs AVX-512F.
+// products, summed in the same k order (x's columns first) with one FMA each, as the AVX2
+// 6 x 16 tile, on 8 x 16 zmm tiles (8 accumulators, one panel load and eight broadcast FMAs
+// per k). Needs AVX-512F.
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m);
 
 // panel_step's epilogue for group `ug` (from pack_gate_panels), every row, 16 units per zmm:
