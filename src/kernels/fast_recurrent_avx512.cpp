@@ -1,5 +1,6 @@
-// AVX-512 bodies of the fast kernels' matrix products (see fast_tiles_avx512.h). Compiled for
-// AVX-512F after the target pragma only; callers check fast::avx512_enabled() first.
+// AVX-512 bodies of the fast kernels: the panel products and the gate epilogue of the batched
+// step (see fast_tiles_avx512.h). Compiled for AVX-512F after the target pragma only; callers
+// check fast::avx512_enabled() first.
 #include <cstdint>
 
 // GCC 12's unmasked AVX-512 intrinsics pass a self-initialised _mm512_undefined_*() as the
