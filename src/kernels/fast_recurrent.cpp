@@ -70,7 +70,7 @@ void put_column(float* panel, int64_t width, int64_t col, const float* src, int6
 
 // The shape fields common to both layouts.
 void set_shape(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, int64_t kh) {
-  const int64_t G = cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
+  const int64_t G = gate_count(cell);
   p.cell = cell;
   p.hidden = hidden;
   p.kx = kx;
@@ -153,7 +153,7 @@ void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t 
 void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
                       const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
   set_shape(p, cell, hidden, kx, kh);
-  p.group_blocks = cell == Cell::RNN_TANH || cell == Cell::RNN_RELU ? 1 : 2;
+  p.group_blocks = gate_count(cell) == 1 ? 1 : 2;
   const int64_t K = kx + kh, GU = p.group_blocks * p.units;
   const int64_t groups = gate_groups(p), GC = group_cols(p);
   p.w.resize(static_cast<size_t>(groups * K * GC));

@@ -377,7 +377,7 @@ inline TileRows plain_rows(const float* a, int64_t lda, int64_t K) {
 void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, int64_t group_end,
                 float* scratch) {
   const int64_t K = p.k(), GC = group_cols(p), H = p.hidden;
-  const int64_t G = p.cell == Cell::LSTM ? 4 : p.cell == Cell::GRU ? 3 : 1;
+  const int64_t G = gate_count(p.cell);
   const int64_t group_units = p.group_blocks * p.units;
   const int64_t ldsc = panel_scratch_cols(p);
   // GRU with the input in the panels: the n gate's x and h parts are summed apart (r
@@ -520,7 +520,7 @@ void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, 
 void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64_t row_end) {
   const int64_t H = a.hidden;
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-  const int64_t G = a.cell == Cell::LSTM ? 4 : a.cell == Cell::GRU ? 3 : 1;
+  const int64_t G = gate_count(a.cell);
   const int64_t GH = G * H;
   for (int64_t b = row_begin; b < row_end; ++b) {
     float* di = a.dgi + b * GH;

@@ -145,8 +145,7 @@ inline __m512 block_pair(const float* bias, int64_t width, int64_t jb, int64_t b
 void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
                     int64_t ldsc) {
   const int64_t H = p.hidden, GC = group_cols(p);
-  const bool rnn = p.cell == Cell::RNN_TANH || p.cell == Cell::RNN_RELU;
-  if (rnn) {
+  if (gate_count(p.cell) == 1) {
     // 32 units of one gate: two vectors, bias in blocks of 32.
     const int64_t j0 = ug * 32;
     const __m512 bias0 = _mm512_load_ps(p.bias.data() + ug * 32);

@@ -10,11 +10,6 @@ namespace fast = kernels::fast;
 
 namespace {
 
-int64_t gate_rows(const GatePacking& w) {
-  const int64_t G = w.cell == fast::Cell::LSTM ? 4 : w.cell == fast::Cell::GRU ? 3 : 1;
-  return G * w.hidden;
-}
-
 // The source arrays of a packing, in a fixed order, with their lengths (null ones skipped).
 struct Sources {
   std::array<const float*, 4> data{};
@@ -22,7 +17,7 @@ struct Sources {
   size_t total = 0;
 };
 Sources sources_of(const GatePacking& w) {
-  const size_t rows = static_cast<size_t>(gate_rows(w));
+  const size_t rows = static_cast<size_t>(fast::gate_count(w.cell) * w.hidden);
   const std::array<const float*, 4> ptr{w.w_x, w.b_x, w.w_h, w.b_h};
   const std::array<size_t, 4> len{rows * static_cast<size_t>(w.kx), rows,
                                   rows * static_cast<size_t>(w.kh), rows};

@@ -54,6 +54,9 @@ class AlignedBuffer {
 
 enum class Cell { LSTM, GRU, RNN_TANH, RNN_RELU };
 
+// Gates per hidden unit: 4 LSTM, 3 GRU, 1 RNN.
+inline int64_t gate_count(Cell c) { return c == Cell::LSTM ? 4 : c == Cell::GRU ? 3 : 1; }
+
 // W_hh (and optionally W_ih) packed for the fused step.
 // Block jb covers units [jb*U, jb*U+U); its panel is K rows of V*8 floats, column v*8+l
 // holding gate v/(U/8), unit jb*U + (v%(U/8))*8 + l. K = kx + kh: the first kx rows come
