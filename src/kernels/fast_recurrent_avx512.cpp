@@ -73,6 +73,11 @@ namespace {
 
 inline __m512 ps(__m512i v) { return _mm512_castsi512_ps(v); }
 inline __m512i si(__m512 v) { return _mm512_castps_si512(v); }
+// [lo | hi] as one register.
+inline __m512 join(__m256 lo, __m256 hi) {
+  return _mm512_castpd_ps(
+      _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
 
 inline __m512 z_exp(__m512 x) {
   x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
@@ -96,9 +101,7 @@ inline __m512 z_exp(__m512 x) {
 inline __m512 z_recip(__m512 d) {
   const __m256 lo = _mm512_castps512_ps256(d);
   const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1));
-  const __m512 r = _mm512_castpd_ps(_mm512_insertf64x4(
-      _mm512_castps_pd(_mm512_castps256_ps512(_mm256_rcp_ps(lo))),
-      _mm256_castps_pd(_mm256_rcp_ps(hi)), 1));
+  const __m512 r = join(_mm256_rcp_ps(lo), _mm256_rcp_ps(hi));
   return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
 }
 
@@ -136,8 +139,7 @@ inline void store(float* p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m,
 inline __m512 block_pair(const float* bias, int64_t width, int64_t jb, int64_t blocks, int64_t off) {
   const __m256 lo = _mm256_load_ps(bias + jb * width + off);
   const __m256 hi = jb + 1 < blocks ? _mm256_load_ps(bias + (jb + 1) * width + off) : _mm256_setzero_ps();
-  return _mm512_castpd_ps(
-      _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+  return join(lo, hi);
 }
 
 }  // namespace
