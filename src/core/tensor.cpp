@@ -1,7 +1,12 @@
 #include "rnn/core/tensor.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace rnn {
 
@@ -25,11 +30,37 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
+namespace {
+
+// True when some value in [begin, end) is Inf or NaN (all exponent bits set). Written over the
+// bit patterns without an early exit so that the compiler vectorises it: the layers check
+// every input and output gradient, and the element-by-element std::isfinite loop took 2% of
+// a training step.
+template <class T>
+bool any_non_finite(const T* begin, const T* end) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kExponent = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+  Bits found = 0;
+  for (const T* p = begin; p != end; ++p) {
+    Bits bits;
+    std::memcpy(&bits, p, sizeof bits);
+    found |= static_cast<Bits>((bits & kExponent) == kExponent);
+  }
+  return found != 0;
+}
+
+}  // namespace
+
 template <class T>
 void check_finite(std::span<const T> values, const std::string& name) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
-      fail(name, " holds a non-finite value (", values[i], ") at flat index ", i);
+  constexpr size_t kBlock = 4096;
+  for (size_t start = 0; start < values.size(); start += kBlock) {
+    const size_t end = std::min(values.size(), start + kBlock);
+    if (!any_non_finite(values.data() + start, values.data() + end)) continue;
+    for (size_t i = start; i < end; ++i) {
+      if (!std::isfinite(values[i])) {
+        fail(name, " holds a non-finite value (", values[i], ") at flat index ", i);
+      }
     }
   }
 }
