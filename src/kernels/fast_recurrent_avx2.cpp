@@ -391,7 +391,6 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   rows.lda = s.lda;
   rows.ka = p.kh;
   const __m256 zero = _mm256_setzero_ps();
-  const int64_t tile_rows = avx512_enabled() ? 8 : 6;
   for (int64_t ug = group_begin; ug < group_end; ++ug) {
     const float* group = p.w.data() + ug * K * GC;
     auto product = [&](int64_t q, int64_t b, int64_t m) {
@@ -412,8 +411,13 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
     // the lines of its rows, and the other panels' time hides the latency.
     const int64_t j0 = ug * group_units;
     const int64_t nu = imin(group_units, H - j0);
-    for (int64_t b = 0; b < s.rows; b += tile_rows) {
-      const int64_t m = imin(tile_rows, s.rows - b);
+    // AVX-512: a group's panels side by side (GRU with the input in the panels: r and z;
+    // its n gate is split below), one broadcast feeding up to 4 FMAs.
+    const bool wide = avx512_enabled();
+    const int64_t wide_count = gru_x ? 2 : GC / 16;
+    const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count) : 6;
+    for (int64_t b = 0; b < s.rows; b += chunk) {
+      const int64_t m = imin(chunk, s.rows - b);
       for (int64_t r = b; r < b + m; ++r) {
         if (s.gi) {
           for (int64_t g = 0; g < G; ++g) prefetch_span(s.gi + r * s.ldgi + g * H + j0, nu);
@@ -423,9 +427,13 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
           for (int64_t g = 0; g < G; ++g) prefetch_span(s.gates + r * G * H + g * H + j0, nu);
         }
       }
-      product(0, b, m);
+      if (wide) {
+        avx512::panels(rows.from_row(b), group, K * 16, wide_count, scratch + b * ldsc, ldsc, m);
+      } else {
+        product(0, b, m);
+      }
     }
-    for (int64_t q = 1; q < GC / 16; ++q) product(q, 0, s.rows);
+    for (int64_t q = wide ? wide_count : 1; q < GC / 16; ++q) product(q, 0, s.rows);
     // Columns are gate-major within the group (gate g of its unit u at g * group_units + u);
     // the AVX2 epilogues take one block of 8 units at a time, the AVX-512 one 16.
     if (avx512_enabled()) {

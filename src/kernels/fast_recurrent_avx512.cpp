@@ -46,7 +46,80 @@ inline void tile(const TileRows& s, const float* panel, float* c, int64_t ldc) {
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(c + r * ldc, acc[r]);
 }
 
+// acc[r][q] += sum_{k < K} a[r*lda + k] * panel[q*stride + k*16 + 0..15]: P panels side by
+// side, so that one broadcast of a row's value feeds P FMAs.
+template <int R, int P>
+__attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t lda, const float* panel,
+                                                       int64_t stride, int64_t K, __m512 (&acc)[R][P]) {
+  for (int64_t k = 0; k < K; ++k) {
+    __m512 w[P];
+    #pragma GCC unroll 4
+    for (int q = 0; q < P; ++q) w[q] = _mm512_load_ps(panel + q * stride + k * 16);
+    #pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_set1_ps(a[r * lda + k]);
+      #pragma GCC unroll 4
+      for (int q = 0; q < P; ++q) acc[r][q] = _mm512_fmadd_ps(x, w[q], acc[r][q]);
+    }
+  }
+}
+
+template <int R, int P>
+void tile_panels(const TileRows& s, const float* panel, int64_t stride, float* c, int64_t ldc) {
+  __m512 acc[R][P];
+  #pragma GCC unroll 12
+  for (int r = 0; r < R; ++r) {
+    #pragma GCC unroll 4
+    for (int q = 0; q < P; ++q) acc[r][q] = _mm512_setzero_ps();
+  }
+  if (s.kx > 0) sweep_panels<R, P>(s.x, s.ldx, panel, stride, s.kx, acc);
+  if (s.ka > 0) sweep_panels<R, P>(s.a, s.lda, panel + s.kx * 16, stride, s.ka, acc);
+  #pragma GCC unroll 12
+  for (int r = 0; r < R; ++r) {
+    #pragma GCC unroll 4
+    for (int q = 0; q < P; ++q) _mm512_storeu_ps(c + r * ldc + q * 16, acc[r][q]);
+  }
+}
+
+// The last n < R rows.
+template <int R, int P>
+void tile_panels_tail(const TileRows& s, const float* panel, int64_t stride, float* c, int64_t ldc, int64_t n) {
+  if constexpr (R > 0) {
+    if (n == R) {
+      tile_panels<R, P>(s, panel, stride, c, ldc);
+    } else {
+      tile_panels_tail<R - 1, P>(s, panel, stride, c, ldc, n);
+    }
+  }
+}
+
+template <int R, int P>
+void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, float* c, int64_t ldc, int64_t m) {
+  int64_t b = 0;
+  for (; b + R <= m; b += R) tile_panels<R, P>(rows.from_row(b), panel, stride, c + b * ldc, ldc);
+  tile_panels_tail<R - 1, P>(rows.from_row(b), panel, stride, c + b * ldc, ldc, m - b);
+}
+
 }  // namespace
+
+int64_t panels_tile_rows(int64_t count) { return count >= 4 ? 6 : 8; }
+
+void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t count, float* c,
+            int64_t ldc, int64_t m) {
+  switch (count) {
+    case 1: rows_of_panels<8, 1>(rows, panel, stride, c, ldc, m); break;
+    case 2: rows_of_panels<8, 2>(rows, panel, stride, c, ldc, m); break;
+    case 3: rows_of_panels<8, 3>(rows, panel, stride, c, ldc, m); break;
+    default:
+      for (int64_t q = 0; q + 4 <= count; q += 4) {
+        rows_of_panels<6, 4>(rows, panel + q * stride, stride, c + q * 16, ldc, m);
+      }
+      if (count % 4 != 0) {
+        panels(rows, panel + (count / 4) * 4 * stride, stride, count % 4, c + (count / 4) * 64, ldc, m);
+      }
+      break;
+  }
+}
 
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m) {
   int64_t b = 0;

@@ -33,6 +33,13 @@ namespace avx512 {
 // per k). Needs AVX-512F.
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m);
 
+// panel16 over `count` panels side by side (panel q at panel + q*stride, its columns at
+// c + q*16): the same sums in the same order, on tiles of panels_tile_rows(count) rows whose
+// broadcasts each feed up to 4 panels. Needs AVX-512F.
+void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t count, float* c,
+            int64_t ldc, int64_t m);
+int64_t panels_tile_rows(int64_t count);
+
 // panel_step's epilogue for group `ug` (from pack_gate_panels), every row, 16 units per zmm:
 // pre-activations of row b at scratch[b*ldsc + gate * group units + unit] (and GRU's x part of
 // the n gate at scratch[b*ldsc + group_cols(p) + unit] when p.kx > 0). The same operations in
