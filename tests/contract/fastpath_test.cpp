@@ -154,8 +154,10 @@ const std::vector<Case> kCases = {
     {CellMode::GRU, 600, 450, 16, 2, 1, false, true},
     {CellMode::LSTM, 700, 330, 17, 2, 1, true, false},
     {CellMode::RNN_TANH, 1000, 40, 16, 3, 2, false, true},
-    // 8-row AVX-512 tiles plus a 3-row tail.
+    // AVX-512 row tiles over a group's panels side by side plus a tail: LSTM 4 panels in
+    // 6-row tiles (43 = 7 x 6 + 1), GRU 3 panels (input apart) in 8-row tiles (43 = 5 x 8 + 3).
     {CellMode::LSTM, 16, 48, 43, 4, 1, false, true},
+    {CellMode::GRU, 1000, 40, 43, 3, 1, false, true},
 };
 INSTANTIATE_TEST_SUITE_P(Shapes, FastPath, ::testing::ValuesIn(kCases),
                          [](const auto& p) { return case_name(p.param); });
