@@ -287,7 +287,7 @@ void step_blocks(const PackedGates& p, const StepArgs& s, int64_t jb0, int64_t j
 
 template <int R>
 inline void gemm_tile(const PackedMatrix& p, const float* a, int64_t lda, float* c, int64_t ldc,
-                      int64_t b0, int64_t nb) {
+                      int64_t b0, int64_t nb, bool add) {
   __m256 acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_setzero_ps();
@@ -296,7 +296,9 @@ inline void gemm_tile(const PackedMatrix& p, const float* a, int64_t lda, float*
     for (int v = 0; v < 4; ++v) {
       const int64_t j = nb * 32 + v * 8;
       if (j >= p.n) break;
-      store_n(c + (b0 + r) * ldc + j, acc[r][v], imin(8, p.n - j));
+      float* out = c + (b0 + r) * ldc + j;
+      const int64_t n = imin(8, p.n - j);
+      store_n(out, add ? _mm256_add_ps(load_n(out, n), acc[r][v]) : acc[r][v], n);
     }
   }
 }
@@ -498,13 +500,20 @@ void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64
 }
 
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
-                 int64_t ldc, int64_t block_begin, int64_t block_end) {
+                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate) {
+  if (block_begin >= block_end) return;
+  if (p.width == 16 && avx512_enabled()) {
+    const int64_t last_cols = block_end == p.blocks ? p.n - (p.blocks - 1) * 16 : 16;
+    avx512::panels(plain_rows(a, lda, p.k), p.w.data() + block_begin * p.k * 16, p.k * 16,
+                   block_end - block_begin, c + block_begin * 16, ldc, m, accumulate, last_cols);
+    return;
+  }
   if (p.width == 16) {
     alignas(32) float tail[6 * 16];
     for (int64_t nb = block_begin; nb < block_end; ++nb) {
       const float* panel = p.w.data() + nb * p.k * 16;
       const int64_t j = nb * 16, n = imin(16, p.n - j);
-      if (n == 16) {
+      if (n == 16 && !accumulate) {
         panel16(plain_rows(a, lda, p.k), panel, c + j, ldc, m);
         continue;
       }
@@ -512,7 +521,8 @@ void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, 
         const int64_t rows = imin(6, m - b);
         panel16(plain_rows(a + b * lda, lda, p.k), panel, tail, 16, rows);
         for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t x = 0; x < n; ++x) c[(b + r) * ldc + j + x] = tail[r * 16 + x];
+          float* out = c + (b + r) * ldc + j;
+          for (int64_t x = 0; x < n; ++x) out[x] = accumulate ? out[x] + tail[r * 16 + x] : tail[r * 16 + x];
         }
       }
     }
@@ -520,9 +530,9 @@ void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, 
   }
   for (int64_t nb = block_begin; nb < block_end; ++nb) {
     int64_t b = 0;
-    for (; b + 3 <= m; b += 3) gemm_tile<3>(p, a, lda, c, ldc, b, nb);
-    if (m - b == 2) gemm_tile<2>(p, a, lda, c, ldc, b, nb);
-    if (m - b == 1) gemm_tile<1>(p, a, lda, c, ldc, b, nb);
+    for (; b + 3 <= m; b += 3) gemm_tile<3>(p, a, lda, c, ldc, b, nb, accumulate);
+    if (m - b == 2) gemm_tile<2>(p, a, lda, c, ldc, b, nb, accumulate);
+    if (m - b == 1) gemm_tile<1>(p, a, lda, c, ldc, b, nb, accumulate);
   }
 }
 

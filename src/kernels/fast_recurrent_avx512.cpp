@@ -64,8 +64,17 @@ __attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t 
   }
 }
 
+// Where a tile's sums go: c[r*ldc + q*16 + 0..15], lanes `last` of its last panel (the
+// panel past the matrix's last column is partial), added to c's values when `accumulate`.
+struct TileOut {
+  float* c;
+  int64_t ldc;
+  __mmask16 last;
+  bool accumulate;
+};
+
 template <int R, int P>
-void tile_panels(const TileRows& s, const float* panel, int64_t stride, float* c, int64_t ldc) {
+void tile_panels(const TileRows& s, const float* panel, int64_t stride, const TileOut& o) {
   __m512 acc[R][P];
   #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
@@ -77,27 +86,40 @@ void tile_panels(const TileRows& s, const float* panel, int64_t stride, float* c
   #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     #pragma GCC unroll 4
-    for (int q = 0; q < P; ++q) _mm512_storeu_ps(c + r * ldc + q * 16, acc[r][q]);
+    for (int q = 0; q < P; ++q) {
+      const __mmask16 m = q == P - 1 ? o.last : static_cast<__mmask16>(0xFFFF);
+      float* c = o.c + r * o.ldc + q * 16;
+      // c + sum, as the AVX2 path adds its finished tile.
+      const __m512 v = o.accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, c), acc[r][q]) : acc[r][q];
+      _mm512_mask_storeu_ps(c, m, v);
+    }
   }
+}
+
+// The same tile `rows` rows on.
+TileOut rows_on(const TileOut& o, int64_t rows) {
+  TileOut r = o;
+  r.c += rows * o.ldc;
+  return r;
 }
 
 // The last n < R rows.
 template <int R, int P>
-void tile_panels_tail(const TileRows& s, const float* panel, int64_t stride, float* c, int64_t ldc, int64_t n) {
+void tile_panels_tail(const TileRows& s, const float* panel, int64_t stride, const TileOut& o, int64_t n) {
   if constexpr (R > 0) {
     if (n == R) {
-      tile_panels<R, P>(s, panel, stride, c, ldc);
+      tile_panels<R, P>(s, panel, stride, o);
     } else {
-      tile_panels_tail<R - 1, P>(s, panel, stride, c, ldc, n);
+      tile_panels_tail<R - 1, P>(s, panel, stride, o, n);
     }
   }
 }
 
 template <int R, int P>
-void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, float* c, int64_t ldc, int64_t m) {
+void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, const TileOut& o, int64_t m) {
   int64_t b = 0;
-  for (; b + R <= m; b += R) tile_panels<R, P>(rows.from_row(b), panel, stride, c + b * ldc, ldc);
-  tile_panels_tail<R - 1, P>(rows.from_row(b), panel, stride, c + b * ldc, ldc, m - b);
+  for (; b + R <= m; b += R) tile_panels<R, P>(rows.from_row(b), panel, stride, rows_on(o, b));
+  tile_panels_tail<R - 1, P>(rows.from_row(b), panel, stride, rows_on(o, b), m - b);
 }
 
 }  // namespace
@@ -105,19 +127,18 @@ void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, fl
 int64_t panels_tile_rows(int64_t count) { return count >= 4 ? 6 : 8; }
 
 void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t count, float* c,
-            int64_t ldc, int64_t m) {
-  switch (count) {
-    case 1: rows_of_panels<8, 1>(rows, panel, stride, c, ldc, m); break;
-    case 2: rows_of_panels<8, 2>(rows, panel, stride, c, ldc, m); break;
-    case 3: rows_of_panels<8, 3>(rows, panel, stride, c, ldc, m); break;
-    default:
-      for (int64_t q = 0; q + 4 <= count; q += 4) {
-        rows_of_panels<6, 4>(rows, panel + q * stride, stride, c + q * 16, ldc, m);
-      }
-      if (count % 4 != 0) {
-        panels(rows, panel + (count / 4) * 4 * stride, stride, count % 4, c + (count / 4) * 64, ldc, m);
-      }
-      break;
+            int64_t ldc, int64_t m, bool accumulate, int64_t last_cols) {
+  for (int64_t q = 0; q < count; q += 4) {
+    const int64_t n = count - q < 4 ? count - q : 4;
+    TileOut o{c + q * 16, ldc, static_cast<__mmask16>(0xFFFF), accumulate};
+    if (q + n == count) o.last = static_cast<__mmask16>((1u << last_cols) - 1u);
+    const float* pq = panel + q * stride;
+    switch (n) {
+      case 1: rows_of_panels<8, 1>(rows, pq, stride, o, m); break;
+      case 2: rows_of_panels<8, 2>(rows, pq, stride, o, m); break;
+      case 3: rows_of_panels<8, 3>(rows, pq, stride, o, m); break;
+      default: rows_of_panels<6, 4>(rows, pq, stride, o, m); break;
+    }
   }
 }
 

@@ -35,9 +35,11 @@ void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, in
 
 // panel16 over `count` panels side by side (panel q at panel + q*stride, its columns at
 // c + q*16): the same sums in the same order, on tiles of panels_tile_rows(count) rows whose
-// broadcasts each feed up to 4 panels. Needs AVX-512F.
+// broadcasts each feed up to 4 panels. Of the last panel only the first last_cols (1..16)
+// columns are written; with `accumulate` the finished sums are added to c's values. Needs
+// AVX-512F.
 void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t count, float* c,
-            int64_t ldc, int64_t m);
+            int64_t ldc, int64_t m, bool accumulate = false, int64_t last_cols = 16);
 int64_t panels_tile_rows(int64_t count);
 
 // panel_step's epilogue for group `ug` (from pack_gate_panels), every row, 16 units per zmm:

@@ -517,7 +517,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       }
 
       T* dgi = scratch<T>(1, steps * batch * GH);  // every step writes all its rows
-      bool done = false;
+      bool done = false, dx_done = false;
       if constexpr (std::is_same_v<T, float>) {
         if (detail::fast_path_usable(c) && !dcache.gates.empty()) {
           detail::FastBackwardArgs ba;
@@ -540,6 +540,13 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
           ba.g_w_hh = g.w_hh;
           ba.g_b_hh = g.b_hh;
           ba.dh_sq = record ? dh_sq.data() : nullptr;
+          if (detail::fast_backward_computes_dx(c.mode, batch, in, H)) {
+            ba.w_ih = w.w_ih;
+            ba.input = in;
+            ba.dx = dx.data();
+            ba.dx_accumulate = d > 0;
+            dx_done = true;
+          }
           detail::fast_backward_direction(ba);
           done = true;
         }
@@ -582,8 +589,9 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       std::copy(dh.data(), dh.data() + batch * Hout, result.dh0.data() + slot * batch * Hout);
       if (lstm) std::copy(dcell.data(), dcell.data() + batch * H, result.dc0.data() + slot * batch * H);
 
-      // The input-projection gradients of all steps in three large products.
-      kernels::matmul_nn<T>(steps * batch, in, GH, dgi, w.w_ih, dx.data(), true);
+      // The input-projection gradients of all steps in three large products (dx in the fast
+      // loop's steps from the panel batch on).
+      if (!dx_done) kernels::matmul_nn<T>(steps * batch, in, GH, dgi, w.w_ih, dx.data(), true);
       kernels::matmul_tn<T>(GH, in, steps * batch, dgi, x.data(), g.w_ih, true);
       if (g.b_ih) {
         for (int64_t r = 0; r < steps * batch; ++r) {

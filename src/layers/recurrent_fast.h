@@ -59,6 +59,13 @@ struct FastBackwardArgs {
   float* dh = nullptr;   // [B, H] in: dh_n, out: dh0
   float* dc = nullptr;   // [B, H] LSTM in: dc_n, out: dc0
   float* dgi = nullptr;  // [T, B, G*H] by time index, out
+  // When not null (only where fast_backward_computes_dx()): the layer input's gradient
+  // dx[t, b, :] = dgi_t W_ih at dx + (t*B + b)*input, each step's product inside the loop
+  // (added to dx's values when dx_accumulate: the second direction).
+  const float* w_ih = nullptr;  // [G*H, input]
+  int64_t input = 0;
+  float* dx = nullptr;
+  bool dx_accumulate = false;
   float* g_w_hh = nullptr;  // += 
   float* g_b_hh = nullptr;  // += (may be null)
   // When not null: [T, B] by processing step, the sum of squares (in double) of each row of
@@ -66,6 +73,9 @@ struct FastBackwardArgs {
   double* dh_sq = nullptr;
 };
 void fast_backward_direction(const FastBackwardArgs& a);
+
+// True when fast_backward_direction computes dx in its steps (FastBackwardArgs::dx).
+bool fast_backward_computes_dx(CellMode mode, int64_t batch, int64_t input, int64_t hidden);
 
 // sum_j v[j]^2 in double, in order (both paths use it for dh_norms).
 double row_sum_squares(const float* v, int64_t n);

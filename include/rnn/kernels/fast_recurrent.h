@@ -148,10 +148,10 @@ void panel_step(const PackedGates& p, const StepArgs& args, int64_t group_begin,
 void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64_t gate_stride,
                     int64_t unit0, const StepArgs& args, int64_t block_begin, int64_t block_end);
 
-// C[M, cols of blocks] = A[M, K] * B for panels [block_begin, block_end) of a PackedMatrix
-// (either width).
+// C[M, cols of blocks] = A[M, K] * B (or C += A * B with `accumulate`: the finished sums
+// added to C) for panels [block_begin, block_end) of a PackedMatrix (either width).
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
-                 int64_t ldc, int64_t block_begin, int64_t block_end);
+                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate = false);
 
 // Backward of the gate nonlinearities of one step for rows [0, rows), units [0, H).
 // Writes dgi [rows, G*H] (ldgi) and dgh [rows, G*H] (may equal dgi except for GRU),
