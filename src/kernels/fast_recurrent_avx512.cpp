@@ -19,38 +19,15 @@ namespace rnn::kernels::fast::avx512 {
 
 namespace {
 
-// acc[r] += sum_{k < K} a[r*lda + k] * panel[k*16 + 0..15].
-template <int R>
-__attribute__((always_inline)) inline void sweep(const float* a, int64_t lda, const float* panel,
-                                                int64_t K, __m512 (&acc)[R]) {
-  #pragma GCC unroll 2
-  for (int64_t k = 0; k < K; ++k) {
-    const __m512 w = _mm512_load_ps(panel + k * 16);
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + k]), w, acc[r]);
-  }
-}
-
-// R rows x 16 columns. On Zen 4 a zmm FMA takes both 256-bit pipes, so the peak is the same
-// as AVX2's, but a k step is 1 load + R FMAs (with the broadcast folded in) instead of
-// 2 loads + R broadcasts + 2R FMAs: fewer instructions per FMA, which is what the AVX2 tile
-// was short of.
-template <int R>
-inline void tile(const TileRows& s, const float* panel, float* c, int64_t ldc) {
-  __m512 acc[R];
-  #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  if (s.kx > 0) sweep<R>(s.x, s.ldx, panel, s.kx, acc);
-  if (s.ka > 0) sweep<R>(s.a, s.lda, panel + s.kx * 16, s.ka, acc);
-  #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) _mm512_storeu_ps(c + r * ldc, acc[r]);
-}
-
 // acc[r][q] += sum_{k < K} a[r*lda + k] * panel[q*stride + k*16 + 0..15]: P panels side by
-// side, so that one broadcast of a row's value feeds P FMAs.
+// side, so that one broadcast of a row's value feeds P FMAs. On Zen 4 a zmm FMA takes both
+// 256-bit pipes, so the peak is the same as AVX2's, but a k step is P loads + R broadcasts +
+// R*P FMAs instead of the AVX2 tile's 2 loads + R broadcasts + 2R FMAs per 16 columns: fewer
+// instructions per FMA, which is what the AVX2 tile was short of.
 template <int R, int P>
 __attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t lda, const float* panel,
                                                        int64_t stride, int64_t K, __m512 (&acc)[R][P]) {
+  #pragma GCC unroll 2
   for (int64_t k = 0; k < K; ++k) {
     __m512 w[P];
     #pragma GCC unroll 4
@@ -143,20 +120,7 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
 }
 
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m) {
-  int64_t b = 0;
-  for (; b + 8 <= m; b += 8) tile<8>(rows.from_row(b), panel, c + b * ldc, ldc);
-  const TileRows rest = rows.from_row(b);
-  c += b * ldc;
-  switch (m - b) {
-    case 7: tile<7>(rest, panel, c, ldc); break;
-    case 6: tile<6>(rest, panel, c, ldc); break;
-    case 5: tile<5>(rest, panel, c, ldc); break;
-    case 4: tile<4>(rest, panel, c, ldc); break;
-    case 3: tile<3>(rest, panel, c, ldc); break;
-    case 2: tile<2>(rest, panel, c, ldc); break;
-    case 1: tile<1>(rest, panel, c, ldc); break;
-    default: break;
-  }
+  panels(rows, panel, 0, 1, c, ldc, m);
 }
 
 // ---- gate epilogues on 16 units ----------------------------------------------------------
