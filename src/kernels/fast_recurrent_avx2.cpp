@@ -394,6 +394,11 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   rows.lda = s.lda;
   rows.ka = p.kh;
   const __m256 zero = _mm256_setzero_ps();
+  // AVX-512: a group's panels side by side (GRU with the input in the panels: r and z; its
+  // n gate is split below), one broadcast feeding up to 4 FMAs, and the zmm epilogue.
+  const bool wide = avx512_enabled();
+  const int64_t wide_count = gru_x ? 2 : GC / 16;
+  const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count) : 6;
   for (int64_t ug = group_begin; ug < group_end; ++ug) {
     const float* group = p.w.data() + ug * K * GC;
     auto product = [&](int64_t q, int64_t b, int64_t m) {
@@ -414,11 +419,6 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
     // the lines of its rows, and the other panels' time hides the latency.
     const int64_t j0 = ug * group_units;
     const int64_t nu = imin(group_units, H - j0);
-    // AVX-512: a group's panels side by side (GRU with the input in the panels: r and z;
-    // its n gate is split below), one broadcast feeding up to 4 FMAs.
-    const bool wide = avx512_enabled();
-    const int64_t wide_count = gru_x ? 2 : GC / 16;
-    const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count) : 6;
     for (int64_t b = 0; b < s.rows; b += chunk) {
       const int64_t m = imin(chunk, s.rows - b);
       for (int64_t r = b; r < b + m; ++r) {
@@ -439,7 +439,7 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
     for (int64_t q = wide ? wide_count : 1; q < GC / 16; ++q) product(q, 0, s.rows);
     // Columns are gate-major within the group (gate g of its unit u at g * group_units + u);
     // the AVX2 epilogues take one block of 8 units at a time, the AVX-512 one 16.
-    if (avx512_enabled()) {
+    if (wide) {
       avx512::group_epilogue(p, s, ug, scratch, ldsc);
       continue;
     }
