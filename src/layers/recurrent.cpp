@@ -589,8 +589,8 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       std::copy(dh.data(), dh.data() + batch * Hout, result.dh0.data() + slot * batch * Hout);
       if (lstm) std::copy(dcell.data(), dcell.data() + batch * H, result.dc0.data() + slot * batch * H);
 
-      // The input-projection gradients of all steps in three large products (dx in the fast
-      // loop's steps from the panel batch on).
+      // The input-projection gradients of all steps in three large products (dx inside the
+      // fast loop's steps instead where fast_backward_computes_dx()).
       if (!dx_done) kernels::matmul_nn<T>(steps * batch, in, GH, dgi, w.w_ih, dx.data(), true);
       kernels::matmul_tn<T>(GH, in, steps * batch, dgi, x.data(), g.w_ih, true);
       if (g.b_ih) {
