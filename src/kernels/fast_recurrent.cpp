@@ -202,7 +202,7 @@ void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t 
 void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
                       const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
   set_shape(p, cell, hidden, kx, kh);
-  p.group_blocks = gate_count(cell) == 1 ? 1 : 2;
+  p.group_blocks = 2;
   const int64_t K = kx + kh, GU = p.group_blocks * p.units;
   const int64_t groups = gate_groups(p), GC = group_cols(p);
   p.w.resize(static_cast<size_t>(groups * K * GC));

@@ -398,7 +398,7 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   // n gate is split below), one broadcast feeding up to 4 FMAs, and the zmm epilogue.
   const bool wide = avx512_enabled();
   const int64_t wide_count = gru_x ? 2 : GC / 16;
-  const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count) : 6;
+  const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count, s.rows) : 6;
   for (int64_t ug = group_begin; ug < group_end; ++ug) {
     const float* group = p.w.data() + ug * K * GC;
     auto product = [&](int64_t q, int64_t b, int64_t m) {
@@ -431,7 +431,7 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
         }
       }
       if (wide) {
-        avx512::panels(rows.from_row(b), group, K * 16, wide_count, scratch + b * ldsc, ldsc, m);
+        avx512::panels(rows.from_row(b), group, K * 16, wide_count, scratch + b * ldsc, ldsc, m, false, 16, s.rows);
       } else {
         product(0, b, m);
       }
@@ -456,7 +456,7 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
           for (int g = 0; g < 3; ++g) acc[g] = _mm256_loadu_ps(row + g * group_units + l * 8);
           gru_epilogue(p, s, b, jb, acc, gru_x ? _mm256_loadu_ps(row + GC + l * 8) : zero);
         } else {
-          for (int v = 0; v < 4; ++v) acc[v] = _mm256_loadu_ps(row + v * 8);
+          for (int v = 0; v < 4; ++v) acc[v] = _mm256_loadu_ps(row + l * 32 + v * 8);
           rnn_epilogue(p, s, b, jb, acc);
         }
       }

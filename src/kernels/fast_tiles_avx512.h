@@ -34,13 +34,15 @@ namespace avx512 {
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m);
 
 // panel16 over `count` panels side by side (panel q at panel + q*stride, its columns at
-// c + q*16): the same sums in the same order, on tiles of panels_tile_rows(count) rows whose
-// broadcasts each feed up to 4 panels. Of the last panel only the first last_cols (1..16)
-// columns are written; with `accumulate` the finished sums are added to c's values. Needs
-// AVX-512F.
+// c + q*16): the same sums in the same order, in passes of up to 4 panels whose broadcasts
+// each feed every panel of the pass, on tiles of panels_tile_rows(count, plan_rows) rows.
+// The passes are chosen for plan_rows rows (0: m; a caller that hands the rows over in
+// chunks gives the total). Of the last panel only the first last_cols (1..16) columns are
+// written; with `accumulate` the finished sums are added to c's values. Needs AVX-512F.
 void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t count, float* c,
-            int64_t ldc, int64_t m, bool accumulate = false, int64_t last_cols = 16);
-int64_t panels_tile_rows(int64_t count);
+            int64_t ldc, int64_t m, bool accumulate = false, int64_t last_cols = 16,
+            int64_t plan_rows = 0);
+int64_t panels_tile_rows(int64_t count, int64_t plan_rows);
 
 // panel_step's epilogue for group `ug` (from pack_gate_panels), every row, 16 units per zmm:
 // pre-activations of row b at scratch[b*ldsc + gate * group units + unit] (and GRU's x part of
