@@ -394,10 +394,10 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   rows.lda = s.lda;
   rows.ka = p.kh;
   const __m256 zero = _mm256_setzero_ps();
-  // AVX-512: a group's panels side by side (GRU with the input in the panels: r and z; its
-  // n gate is split below), one broadcast feeding up to 4 FMAs, and the zmm epilogue.
+  // AVX-512: a group's panels side by side (GRU with the input in the panels: all three over
+  // the x rows, then over the h rows), one broadcast feeding up to 4 FMAs, and the zmm epilogue.
   const bool wide = avx512_enabled();
-  const int64_t wide_count = gru_x ? 2 : GC / 16;
+  const int64_t wide_count = GC / 16;
   const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count, s.rows) : 6;
   for (int64_t ug = group_begin; ug < group_end; ++ug) {
     const float* group = p.w.data() + ug * K * GC;
@@ -430,7 +430,9 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
           for (int64_t g = 0; g < G; ++g) prefetch_span(s.gates + r * G * H + g * H + j0, nu);
         }
       }
-      if (wide) {
+      if (wide && gru_x) {
+        avx512::gru_split_panels(rows.from_row(b), group, K * 16, scratch + b * ldsc, ldsc, m);
+      } else if (wide) {
         avx512::panels(rows.from_row(b), group, K * 16, wide_count, scratch + b * ldsc, ldsc, m, false, 16, s.rows);
       } else {
         product(0, b, m);

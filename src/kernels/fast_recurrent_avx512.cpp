@@ -41,13 +41,18 @@ __attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t 
   }
 }
 
-// Where a tile's sums go: c[r*ldc + q*16 + 0..15], lanes `last` of its last panel (the
+// Where a tile's sums go: c[r*ldc + col[q] + 0..15], lanes `last` of its last panel (the
 // panel past the matrix's last column is partial), added to c's values when `accumulate`.
+// Panels whose bit is set in `resume` start from the sums already at their place in c and
+// go on adding FMAs to them (the second half of a sweep split in two: the same operations
+// as one sweep), the others from zero.
 struct TileOut {
   float* c;
   int64_t ldc;
   __mmask16 last;
   bool accumulate;
+  int64_t col[4];
+  unsigned resume;
 };
 
 template <int R, int P>
@@ -56,7 +61,11 @@ void tile_panels(const TileRows& s, const float* panel, int64_t stride, const Ti
   #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     #pragma GCC unroll 4
-    for (int q = 0; q < P; ++q) acc[r][q] = _mm512_setzero_ps();
+    for (int q = 0; q < P; ++q) {
+      const __mmask16 m = q == P - 1 ? o.last : static_cast<__mmask16>(0xFFFF);
+      acc[r][q] = (o.resume >> q) & 1u ? _mm512_maskz_loadu_ps(m, o.c + r * o.ldc + o.col[q])
+                                       : _mm512_setzero_ps();
+    }
   }
   if (s.kx > 0) sweep_panels<R, P>(s.x, s.ldx, panel, stride, s.kx, acc);
   if (s.ka > 0) sweep_panels<R, P>(s.a, s.lda, panel + s.kx * 16, stride, s.ka, acc);
@@ -65,7 +74,7 @@ void tile_panels(const TileRows& s, const float* panel, int64_t stride, const Ti
     #pragma GCC unroll 4
     for (int q = 0; q < P; ++q) {
       const __mmask16 m = q == P - 1 ? o.last : static_cast<__mmask16>(0xFFFF);
-      float* c = o.c + r * o.ldc + q * 16;
+      float* c = o.c + r * o.ldc + o.col[q];
       // c + sum, as the AVX2 path adds its finished tile.
       const __m512 v = o.accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, c), acc[r][q]) : acc[r][q];
       _mm512_mask_storeu_ps(c, m, v);
@@ -121,7 +130,7 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
   const int64_t plan_m = plan_rows > 0 ? plan_rows : m;
   for (int64_t q = 0; q < count;) {
     const int64_t n = panels_per_pass(count - q, plan_m);
-    TileOut o{c + q * 16, ldc, static_cast<__mmask16>(0xFFFF), accumulate};
+    TileOut o{c + q * 16, ldc, static_cast<__mmask16>(0xFFFF), accumulate, {0, 16, 32, 48}, 0u};
     if (q + n == count) o.last = static_cast<__mmask16>((1u << last_cols) - 1u);
     const float* pq = panel + q * stride;
     switch (n) {
@@ -136,6 +145,17 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
 
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m) {
   panels(rows, panel, 0, 1, c, ldc, m);
+}
+
+void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, float* c, int64_t ldc,
+                      int64_t m) {
+  TileRows x_part = rows, h_part = rows;
+  x_part.ka = 0;
+  h_part.kx = 0;
+  const __mmask16 all = static_cast<__mmask16>(0xFFFF);
+  const int64_t gc = 3 * 16;
+  rows_of_panels<8, 3>(x_part, group, stride, TileOut{c, ldc, all, false, {0, 16, gc, 0}, 0u}, m);
+  rows_of_panels<8, 3>(h_part, group + rows.kx * 16, stride, TileOut{c, ldc, all, false, {0, 16, 32, 0}, 3u}, m);
 }
 
 // ---- gate epilogues on 16 units ----------------------------------------------------------

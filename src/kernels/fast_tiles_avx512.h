@@ -44,6 +44,14 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
             int64_t plan_rows = 0);
 int64_t panels_tile_rows(int64_t count, int64_t plan_rows);
 
+// A GRU group's three panels (r, z, n) with the input in the panels, the n gate's x and h
+// parts apart (r multiplies only the h part): two passes of 8 x 48 tiles, one over the x
+// rows and one over the h rows, r and z resuming from the first pass's sums (the same FMAs
+// in the same order as one sweep). r, z and n's h part go to columns 0, 16, 32 of c, n's x
+// part to 48. Needs AVX-512F.
+void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, float* c, int64_t ldc,
+                      int64_t m);
+
 // panel_step's epilogue for group `ug` (from pack_gate_panels), every row, 16 units per zmm:
 // pre-activations of row b at scratch[b*ldsc + gate * group units + unit] (and GRU's x part of
 // the n gate at scratch[b*ldsc + group_cols(p) + unit] when p.kx > 0). The same operations in
