@@ -273,7 +273,8 @@ inline void step_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64
 
 template <int V, int R>
 void step_blocks(const PackedGates& p, const StepArgs& s, int64_t jb0, int64_t jb1) {
-  for (int64_t jb = jb0; jb < jb1; ++jb) {
+  for (int64_t i = jb0; i < jb1; ++i) {
+    const int64_t jb = s.last_first ? jb1 - 1 - (i - jb0) : i;
     int64_t b = 0;
     for (; b + R <= s.rows; b += R) step_tile<V, R>(p, s, b, jb);
     switch (s.rows - b) {
@@ -399,7 +400,8 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   const bool wide = avx512_enabled();
   const int64_t wide_count = GC / 16;
   const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count, s.rows) : 6;
-  for (int64_t ug = group_begin; ug < group_end; ++ug) {
+  for (int64_t i = group_begin; i < group_end; ++i) {
+    const int64_t ug = s.last_first ? group_end - 1 - (i - group_begin) : i;
     const float* group = p.w.data() + ug * K * GC;
     auto product = [&](int64_t q, int64_t b, int64_t m) {
       const float* panel = group + q * K * 16;
@@ -433,7 +435,9 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
       if (wide && gru_x) {
         avx512::gru_split_panels(rows.from_row(b), group, K * 16, scratch + b * ldsc, ldsc, m);
       } else if (wide) {
-        avx512::panels(rows.from_row(b), group, K * 16, wide_count, scratch + b * ldsc, ldsc, m, false, 16, s.rows);
+        avx512::PanelOptions whole_step;
+        whole_step.plan_rows = s.rows;
+        avx512::panels(rows.from_row(b), group, K * 16, wide_count, scratch + b * ldsc, ldsc, m, whole_step);
       } else {
         product(0, b, m);
       }
@@ -502,17 +506,21 @@ void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64
 }
 
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
-                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate) {
+                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate, bool last_first) {
   if (block_begin >= block_end) return;
   if (p.width == 16 && avx512_enabled()) {
-    const int64_t last_cols = block_end == p.blocks ? p.n - (p.blocks - 1) * 16 : 16;
+    avx512::PanelOptions o;
+    o.accumulate = accumulate;
+    o.last_cols = block_end == p.blocks ? p.n - (p.blocks - 1) * 16 : 16;
+    o.last_first = last_first;
     avx512::panels(plain_rows(a, lda, p.k), p.w.data() + block_begin * p.k * 16, p.k * 16,
-                   block_end - block_begin, c + block_begin * 16, ldc, m, accumulate, last_cols);
+                   block_end - block_begin, c + block_begin * 16, ldc, m, o);
     return;
   }
   if (p.width == 16) {
     alignas(32) float tail[6 * 16];
-    for (int64_t nb = block_begin; nb < block_end; ++nb) {
+    for (int64_t i = block_begin; i < block_end; ++i) {
+      const int64_t nb = last_first ? block_end - 1 - (i - block_begin) : i;
       const float* panel = p.w.data() + nb * p.k * 16;
       const int64_t j = nb * 16, n = imin(16, p.n - j);
       if (n == 16 && !accumulate) {
@@ -530,7 +538,8 @@ void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, 
     }
     return;
   }
-  for (int64_t nb = block_begin; nb < block_end; ++nb) {
+  for (int64_t i = block_begin; i < block_end; ++i) {
+    const int64_t nb = last_first ? block_end - 1 - (i - block_begin) : i;
     int64_t b = 0;
     for (; b + 3 <= m; b += 3) gemm_tile<3>(p, a, lda, c, ldc, b, nb, accumulate);
     if (m - b == 2) gemm_tile<2>(p, a, lda, c, ldc, b, nb, accumulate);

@@ -126,12 +126,12 @@ int64_t panels_tile_rows(int64_t count, int64_t rows) {
 }
 
 void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t count, float* c,
-            int64_t ldc, int64_t m, bool accumulate, int64_t last_cols, int64_t plan_rows) {
-  const int64_t plan_m = plan_rows > 0 ? plan_rows : m;
-  for (int64_t q = 0; q < count;) {
-    const int64_t n = panels_per_pass(count - q, plan_m);
-    TileOut o{c + q * 16, ldc, static_cast<__mmask16>(0xFFFF), accumulate, {0, 16, 32, 48}, 0u};
-    if (q + n == count) o.last = static_cast<__mmask16>((1u << last_cols) - 1u);
+            int64_t ldc, int64_t m, const PanelOptions& opt) {
+  if (count <= 0) return;
+  const int64_t plan_m = opt.plan_rows > 0 ? opt.plan_rows : m;
+  auto pass = [&](int64_t q, int64_t n) {
+    TileOut o{c + q * 16, ldc, static_cast<__mmask16>(0xFFFF), opt.accumulate, {0, 16, 32, 48}, 0u};
+    if (q + n == count) o.last = static_cast<__mmask16>((1u << opt.last_cols) - 1u);
     const float* pq = panel + q * stride;
     switch (n) {
       case 1: rows_of_panels<8, 1>(rows, pq, stride, o, m); break;
@@ -139,8 +139,19 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
       case 3: rows_of_panels<8, 3>(rows, pq, stride, o, m); break;
       default: rows_of_panels<6, 4>(rows, pq, stride, o, m); break;
     }
-    q += n;
+  };
+  // The passes: 3 panels each while more than 4 remain, then the rest as panels_per_pass
+  // says (one pass, or two of 2); in either order.
+  const int64_t threes = count > 4 ? (count - 2) / 3 : 0;
+  const int64_t q_tail = 3 * threes, tail = count - q_tail;
+  const int64_t tail_n = panels_per_pass(tail, plan_m);
+  if (!opt.last_first) {
+    for (int64_t i = 0; i < threes; ++i) pass(3 * i, 3);
+    for (int64_t q = q_tail; q < count; q += tail_n) pass(q, tail_n);
+    return;
   }
+  for (int64_t q = count - tail_n; q >= q_tail; q -= tail_n) pass(q, tail_n);
+  for (int64_t i = threes - 1; i >= 0; --i) pass(3 * i, 3);
 }
 
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m) {

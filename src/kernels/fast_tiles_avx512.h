@@ -33,15 +33,23 @@ namespace avx512 {
 // per k). Needs AVX-512F.
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m);
 
+// How panels() runs: with `accumulate` the finished sums are added to c's values; of the last
+// panel only the first last_cols (1..16) columns are written; the passes are chosen for
+// plan_rows rows (0: m; a caller that hands the rows over in chunks gives the total); with
+// last_first they run from the last panel to the first (each output by the same operations).
+struct PanelOptions {
+  bool accumulate = false;
+  int64_t last_cols = 16;
+  int64_t plan_rows = 0;
+  bool last_first = false;
+};
+
 // panel16 over `count` panels side by side (panel q at panel + q*stride, its columns at
 // c + q*16): the same sums in the same order, in passes of up to 4 panels whose broadcasts
 // each feed every panel of the pass, on tiles of panels_tile_rows(count, plan_rows) rows.
-// The passes are chosen for plan_rows rows (0: m; a caller that hands the rows over in
-// chunks gives the total). Of the last panel only the first last_cols (1..16) columns are
-// written; with `accumulate` the finished sums are added to c's values. Needs AVX-512F.
+// Needs AVX-512F.
 void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t count, float* c,
-            int64_t ldc, int64_t m, bool accumulate = false, int64_t last_cols = 16,
-            int64_t plan_rows = 0);
+            int64_t ldc, int64_t m, const PanelOptions& options = {});
 int64_t panels_tile_rows(int64_t count, int64_t plan_rows);
 
 // A GRU group's three panels (r, z, n) with the input in the panels, the n gate's x and h

@@ -129,6 +129,11 @@ struct StepArgs {
   int64_t ldy = 0;
   float* gates = nullptr;   // [rows, G*H] activations for backward, or null
   float* hn = nullptr;      // [rows, H] GRU: W_hn h + b_hn for backward, or null
+  // Visit the range's blocks (groups) from the last to the first. Alternate steps of a
+  // sequence do, so that the weights read last by one step, still in L2, are read first by
+  // the next where the packed weights are larger than L2. Each block's outputs are computed
+  // by the same instructions in either order.
+  bool last_first = false;
 };
 
 // Runs blocks [block_begin, block_end) of one step. Inactive rows (active[b] == 0) keep
@@ -149,9 +154,11 @@ void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64
                     int64_t unit0, const StepArgs& args, int64_t block_begin, int64_t block_end);
 
 // C[M, cols of blocks] = A[M, K] * B (or C += A * B with `accumulate`: the finished sums
-// added to C) for panels [block_begin, block_end) of a PackedMatrix (either width).
+// added to C) for panels [block_begin, block_end) of a PackedMatrix (either width), from the
+// last panel to the first with `last_first` (see StepArgs::last_first; same results).
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
-                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate = false);
+                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate = false,
+                 bool last_first = false);
 
 // Backward of the gate nonlinearities of one step for rows [0, rows), units [0, H).
 // Writes dgi [rows, G*H] (ldgi) and dgh [rows, G*H] (may equal dgi except for GRU),
