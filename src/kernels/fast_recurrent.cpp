@@ -102,13 +102,13 @@ __attribute__((target("avx2"))) void put_columns8(float* panel, int64_t width, i
 }
 
 // The shape fields common to both layouts.
-void set_shape(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, int64_t kh) {
+void set_shape(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, int64_t kh, bool wide = false) {
   const int64_t G = gate_count(cell);
   p.cell = cell;
   p.hidden = hidden;
   p.kx = kx;
   p.kh = kh;
-  p.units = G == 1 ? 32 : 8;
+  p.units = G == 1 ? 32 : wide ? 16 : 8;
   p.vecs = G * p.units / 8;
   p.blocks = (hidden + p.units - 1) / p.units;
 }
@@ -124,20 +124,20 @@ int64_t block_column_row(const PackedGates& p, int64_t jb, int64_t col) {
 // p.bias and p.bias_xn in the block layout (both packings' epilogues read them so).
 // GRU keeps b_hn apart (it is multiplied by r) and b_in apart from it.
 void pack_biases(PackedGates& p, const float* b_x, const float* b_h) {
-  const int64_t VW = p.vecs * 8;
+  const int64_t VW = p.vecs * 8, U = p.units;
   p.bias.resize(static_cast<size_t>(p.blocks * VW));
-  p.bias_xn.resize(static_cast<size_t>(p.blocks * 8));
+  p.bias_xn.resize(static_cast<size_t>(p.blocks * U));
   for (int64_t jb = 0; jb < p.blocks; ++jb) {
     for (int64_t col = 0; col < VW; ++col) {
       const int64_t row = block_column_row(p, jb, col);
-      const bool gru_n = p.cell == Cell::GRU && col / 8 == 2;
+      const bool gru_n = p.cell == Cell::GRU && col / U == 2;
       float bias = row >= 0 && b_h ? b_h[row] : 0.0f;
       if (!gru_n && row >= 0 && b_x) bias += b_x[row];
       p.bias.data()[jb * VW + col] = bias;
-      if (gru_n) p.bias_xn.data()[jb * 8 + col % 8] = row >= 0 && b_x ? b_x[row] : 0.0f;
+      if (gru_n) p.bias_xn.data()[jb * U + col % U] = row >= 0 && b_x ? b_x[row] : 0.0f;
     }
     if (p.cell != Cell::GRU) {
-      for (int64_t l = 0; l < 8; ++l) p.bias_xn.data()[jb * 8 + l] = 0.0f;
+      for (int64_t l = 0; l < U; ++l) p.bias_xn.data()[jb * U + l] = 0.0f;
     }
   }
 }
@@ -162,8 +162,8 @@ bool put_weight_columns8(float* panel, int64_t width, int64_t col, int64_t row, 
 }  // namespace
 
 void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
-                const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
-  set_shape(p, cell, hidden, kx, kh);
+                const float* b_x, int64_t kh, const float* w_h, const float* b_h, bool wide) {
+  set_shape(p, cell, hidden, kx, kh, wide && gate_count(cell) > 1 && hidden >= kWideMinHidden);
   p.group_blocks = 0;
   const int64_t K = kx + kh, VW = p.vecs * 8;
   p.w.resize(static_cast<size_t>(p.blocks * K * VW));

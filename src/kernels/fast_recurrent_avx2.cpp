@@ -471,6 +471,11 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
 }
 
 void fused_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, int64_t block_end) {
+  // 16-unit blocks exist only where AVX-512 was on when packing; RNN's 32-unit blocks fit both.
+  if (p.units == 16 || (gate_count(p.cell) == 1 && p.hidden >= kWideMinHidden && avx512_enabled())) {
+    avx512::wide_step(p, s, block_begin, block_end);
+    return;
+  }
   if (p.vecs == 3) {
     step_blocks<3, 4>(p, s, block_begin, block_end);
   } else {

@@ -7,6 +7,7 @@
 // merge source, which -Wmaybe-uninitialized reports at every use (GCC bug 105593, fixed in 13).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
@@ -245,6 +246,85 @@ inline __m512 block_pair(const float* bias, int64_t width, int64_t jb, int64_t b
   return join(lo, hi);
 }
 
+// One row's epilogue for 16 units from j on (lanes m), from the products' sums and the biases
+// in registers: the AVX2 epilogues' operations, lane for lane.
+inline void lstm_row(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask16 m, const __m512 (&acc)[4],
+                     const __m512 (&bias)[4]) {
+  __m512 pre[4];
+  for (int g = 0; g < 4; ++g) {
+    pre[g] = _mm512_add_ps(acc[g], bias[g]);
+    if (s.gi) pre[g] = _mm512_add_ps(load(s.gi + b * s.ldgi + g * H + j, m), pre[g]);
+  }
+  const __m512 i = z_sigmoid(pre[0]), f = z_sigmoid(pre[1]), g = z_tanh(pre[2]), o = z_sigmoid(pre[3]);
+  const __m512 cp = load(s.c_prev + b * H + j, m);
+  const __m512 c = _mm512_fmadd_ps(f, cp, _mm512_mul_ps(i, g));
+  const __m512 h = _mm512_mul_ps(o, z_tanh(c));
+  if (s.gates) {
+    float* a = s.gates + b * 4 * H + j;
+    store(a, i, m);
+    store(a + H, f, m);
+    store(a + 2 * H, g, m);
+    store(a + 3 * H, o, m);
+  }
+  if (!s.active || s.active[b]) {
+    store(s.h_new + b * H + j, h, m);
+    store(s.c_new + b * H + j, c, m);
+    if (s.y) store(s.y + b * s.ldy + j, h, m);
+  } else {
+    store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
+    store(s.c_new + b * H + j, cp, m);
+  }
+}
+
+// GRU: acc = r, z, W_hn h sums and the n gate's x part (zero where it comes in s.gi); bias =
+// r, z, b_hn and b_in.
+inline void gru_row(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask16 m, const __m512 (&acc)[4],
+                    const __m512 (&bias)[4]) {
+  __m512 pr = _mm512_add_ps(acc[0], bias[0]);
+  __m512 pz = _mm512_add_ps(acc[1], bias[1]);
+  const __m512 hn = _mm512_add_ps(acc[2], bias[2]);
+  __m512 xn;
+  if (s.gi) {
+    const float* gi = s.gi + b * s.ldgi + j;
+    pr = _mm512_add_ps(load(gi, m), pr);
+    pz = _mm512_add_ps(load(gi + H, m), pz);
+    xn = _mm512_add_ps(load(gi + 2 * H, m), bias[3]);
+  } else {
+    xn = _mm512_add_ps(acc[3], bias[3]);
+  }
+  const __m512 r = z_sigmoid(pr), z = z_sigmoid(pz);
+  const __m512 nn = z_tanh(_mm512_fmadd_ps(r, hn, xn));
+  const __m512 hp = load(s.h_prev + b * s.ldh + j, m);
+  const __m512 h = _mm512_fmadd_ps(_mm512_sub_ps(hp, nn), z, nn);
+  if (s.gates) {
+    float* a = s.gates + b * 3 * H + j;
+    store(a, r, m);
+    store(a + H, z, m);
+    store(a + 2 * H, nn, m);
+  }
+  if (s.hn) store(s.hn + b * H + j, hn, m);
+  if (!s.active || s.active[b]) {
+    store(s.h_new + b * H + j, h, m);
+    if (s.y) store(s.y + b * s.ldy + j, h, m);
+  } else {
+    store(s.h_new + b * H + j, hp, m);
+  }
+}
+
+inline void rnn_vec(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask16 m, __m512 acc, __m512 bias,
+                    bool relu) {
+  __m512 pre = _mm512_add_ps(acc, bias);
+  if (s.gi) pre = _mm512_add_ps(load(s.gi + b * s.ldgi + j, m), pre);
+  const __m512 h = relu ? _mm512_max_ps(pre, _mm512_setzero_ps()) : z_tanh(pre);
+  if (s.gates) store(s.gates + b * H + j, h, m);
+  if (!s.active || s.active[b]) {
+    store(s.h_new + b * H + j, h, m);
+    if (s.y) store(s.y + b * s.ldy + j, h, m);
+  } else {
+    store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
+  }
+}
+
 }  // namespace
 
 void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
@@ -258,21 +338,10 @@ void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const f
     for (int64_t v = 0; v < vecs && v < kMaxVecs; ++v) bias_v[v] = _mm512_load_ps(p.bias.data() + j0 + v * 16);
     const bool relu = p.cell == Cell::RNN_RELU;
     for (int64_t b = 0; b < s.rows; ++b) {
-      const bool on = !s.active || s.active[b];
       for (int64_t v = 0; v < vecs && v < kMaxVecs; ++v) {
         const int64_t j = j0 + v * 16;
         if (j >= H) break;
-        const __mmask16 m = lanes(H - j);
-        __m512 pre = _mm512_add_ps(_mm512_loadu_ps(scratch + b * ldsc + v * 16), bias_v[v]);
-        if (s.gi) pre = _mm512_add_ps(load(s.gi + b * s.ldgi + j, m), pre);
-        const __m512 h = relu ? _mm512_max_ps(pre, _mm512_setzero_ps()) : z_tanh(pre);
-        if (s.gates) store(s.gates + b * H + j, h, m);
-        if (on) {
-          store(s.h_new + b * H + j, h, m);
-          if (s.y) store(s.y + b * s.ldy + j, h, m);
-        } else {
-          store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
-        }
+        rnn_vec(s, H, b, j, lanes(H - j), _mm512_loadu_ps(scratch + b * ldsc + v * 16), bias_v[v], relu);
       }
     }
     return;
@@ -285,70 +354,135 @@ void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const f
     for (int g = 0; g < 4; ++g) bg[g] = block_pair(bias, 32, jb, p.blocks, g * 8);
     for (int64_t b = 0; b < s.rows; ++b) {
       const float* row = scratch + b * ldsc;
-      __m512 pre[4];
-      for (int g = 0; g < 4; ++g) {
-        pre[g] = _mm512_add_ps(_mm512_loadu_ps(row + g * 16), bg[g]);
-        if (s.gi) pre[g] = _mm512_add_ps(load(s.gi + b * s.ldgi + g * H + j, m), pre[g]);
-      }
-      const __m512 i = z_sigmoid(pre[0]), f = z_sigmoid(pre[1]), g = z_tanh(pre[2]),
-                   o = z_sigmoid(pre[3]);
-      const __m512 cp = load(s.c_prev + b * H + j, m);
-      const __m512 c = _mm512_fmadd_ps(f, cp, _mm512_mul_ps(i, g));
-      const __m512 h = _mm512_mul_ps(o, z_tanh(c));
-      if (s.gates) {
-        float* a = s.gates + b * 4 * H + j;
-        store(a, i, m);
-        store(a + H, f, m);
-        store(a + 2 * H, g, m);
-        store(a + 3 * H, o, m);
-      }
-      if (!s.active || s.active[b]) {
-        store(s.h_new + b * H + j, h, m);
-        store(s.c_new + b * H + j, c, m);
-        if (s.y) store(s.y + b * s.ldy + j, h, m);
-      } else {
-        store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
-        store(s.c_new + b * H + j, cp, m);
-      }
+      __m512 acc[4];
+      for (int g = 0; g < 4; ++g) acc[g] = _mm512_loadu_ps(row + g * 16);
+      lstm_row(s, H, b, j, m, acc, bg);
     }
     return;
   }
   // GRU: r, z, then W_hn h + b_hn, with b_in added to the n gate's x part.
   const bool x_in_panels = p.kx > 0;
-  const __m512 br = block_pair(bias, 24, jb, p.blocks, 0), bz = block_pair(bias, 24, jb, p.blocks, 8),
-               bhn = block_pair(bias, 24, jb, p.blocks, 16),
-               bxn = block_pair(p.bias_xn.data(), 8, jb, p.blocks, 0);
+  const __m512 bg[4] = {block_pair(bias, 24, jb, p.blocks, 0), block_pair(bias, 24, jb, p.blocks, 8),
+                        block_pair(bias, 24, jb, p.blocks, 16), block_pair(p.bias_xn.data(), 8, jb, p.blocks, 0)};
   for (int64_t b = 0; b < s.rows; ++b) {
     const float* row = scratch + b * ldsc;
-    __m512 pr = _mm512_add_ps(_mm512_loadu_ps(row), br);
-    __m512 pz = _mm512_add_ps(_mm512_loadu_ps(row + 16), bz);
-    const __m512 hn = _mm512_add_ps(_mm512_loadu_ps(row + 32), bhn);
-    __m512 xn;
-    if (s.gi) {
-      const float* gi = s.gi + b * s.ldgi + j;
-      pr = _mm512_add_ps(load(gi, m), pr);
-      pz = _mm512_add_ps(load(gi + H, m), pz);
-      xn = _mm512_add_ps(load(gi + 2 * H, m), bxn);
+    const __m512 acc[4] = {_mm512_loadu_ps(row), _mm512_loadu_ps(row + 16), _mm512_loadu_ps(row + 32),
+                           x_in_panels ? _mm512_loadu_ps(row + GC) : _mm512_setzero_ps()};
+    gru_row(s, H, b, j, m, acc, bg);
+  }
+}
+
+// ---- fused_step on zmm: blocks of 16 units (LSTM/GRU, pack_gates(..., wide)) or 32 (RNN) ----
+namespace {
+
+// acc[r][v] += rows' a[k] * panel[k][v*16 + 0..15] for k in [k0, k1): the AVX2 tile's sums,
+// lane for lane (one row: two chains, even and odd k, added at the end).
+template <int Z, int R>
+__attribute__((always_inline)) inline void wide_accumulate(const float* a, int64_t lda, const float* panel, int64_t k0,
+                                                          int64_t k1, __m512 (&acc)[R][Z]) {
+  constexpr int64_t W = Z * 16;
+  if constexpr (R == 1) {
+    __m512 acc2[Z];
+    for (int v = 0; v < Z; ++v) acc2[v] = _mm512_setzero_ps();
+    int64_t k = k0;
+    for (; k + 1 < k1; k += 2) {
+      const __m512 a0 = _mm512_set1_ps(a[k]), a1 = _mm512_set1_ps(a[k + 1]);
+      const float* w0 = panel + k * W;
+      #pragma GCC unroll 4
+      for (int v = 0; v < Z; ++v) {
+        acc[0][v] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(w0 + v * 16), acc[0][v]);
+        acc2[v] = _mm512_fmadd_ps(a1, _mm512_loadu_ps(w0 + W + v * 16), acc2[v]);
+      }
+    }
+    if (k < k1) {
+      const __m512 a0 = _mm512_set1_ps(a[k]);
+      for (int v = 0; v < Z; ++v) acc[0][v] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(panel + k * W + v * 16), acc[0][v]);
+    }
+    for (int v = 0; v < Z; ++v) acc[0][v] = _mm512_add_ps(acc[0][v], acc2[v]);
+  } else {
+    for (int64_t k = k0; k < k1; ++k) {
+      __m512 w[Z];
+      #pragma GCC unroll 4
+      for (int v = 0; v < Z; ++v) w[v] = _mm512_loadu_ps(panel + k * W + v * 16);
+      #pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512 ar = _mm512_set1_ps(a[r * lda + k]);
+        #pragma GCC unroll 4
+        for (int v = 0; v < Z; ++v) acc[r][v] = _mm512_fmadd_ps(ar, w[v], acc[r][v]);
+      }
+    }
+  }
+}
+
+// Rows [b0, b0 + R) of block jb: Z zmm of sums per row (LSTM 4, GRU 3, RNN 2).
+template <int Z, int R>
+void wide_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64_t jb) {
+  const int64_t K = p.k(), H = p.hidden, U = p.units;
+  const float* panel = p.w.data() + jb * K * Z * 16;
+  __m512 acc[R][Z];
+  __m512 acc_xn[R];
+  for (int r = 0; r < R; ++r) {
+    acc_xn[r] = _mm512_setzero_ps();
+    for (int v = 0; v < Z; ++v) acc[r][v] = _mm512_setzero_ps();
+  }
+  const float* a = s.a + b0 * s.lda;
+  if (p.cell == Cell::GRU && p.kx > 0) {
+    // The x part of GRU's n gate stays apart from the h part (r multiplies only the latter).
+    wide_accumulate<Z, R>(a, s.lda, panel, 0, p.kx, acc);
+    for (int r = 0; r < R; ++r) {
+      acc_xn[r] = acc[r][2 % Z];
+      acc[r][2 % Z] = _mm512_setzero_ps();
+    }
+    wide_accumulate<Z, R>(a, s.lda, panel, p.kx, K, acc);
+  } else {
+    wide_accumulate<Z, R>(a, s.lda, panel, 0, K, acc);
+  }
+  const float* bias = p.bias.data() + jb * Z * 16;
+  for (int r = 0; r < R; ++r) {
+    const int64_t b = b0 + r;
+    if constexpr (Z == 4) {
+      const __m512 bg[4] = {_mm512_load_ps(bias), _mm512_load_ps(bias + 16), _mm512_load_ps(bias + 32),
+                            _mm512_load_ps(bias + 48)};
+      lstm_row(s, H, b, jb * U, lanes(H - jb * U), acc[r], bg);
+    } else if constexpr (Z == 3) {
+      const __m512 bg[4] = {_mm512_load_ps(bias), _mm512_load_ps(bias + 16), _mm512_load_ps(bias + 32),
+                            _mm512_load_ps(p.bias_xn.data() + jb * U)};
+      const __m512 sums[4] = {acc[r][0], acc[r][1], acc[r][2], acc_xn[r]};
+      gru_row(s, H, b, jb * U, lanes(H - jb * U), sums, bg);
     } else {
-      xn = _mm512_add_ps(x_in_panels ? _mm512_loadu_ps(row + GC) : _mm512_setzero_ps(), bxn);
+      for (int v = 0; v < Z; ++v) {
+        const int64_t j = jb * U + v * 16;
+        if (j >= H) break;
+        rnn_vec(s, H, b, j, lanes(H - j), acc[r][v], _mm512_load_ps(bias + v * 16), p.cell == Cell::RNN_RELU);
+      }
     }
-    const __m512 r = z_sigmoid(pr), z = z_sigmoid(pz);
-    const __m512 nn = z_tanh(_mm512_fmadd_ps(r, hn, xn));
-    const __m512 hp = load(s.h_prev + b * s.ldh + j, m);
-    const __m512 h = _mm512_fmadd_ps(_mm512_sub_ps(hp, nn), z, nn);
-    if (s.gates) {
-      float* a = s.gates + b * 3 * H + j;
-      store(a, r, m);
-      store(a + H, z, m);
-      store(a + 2 * H, nn, m);
+  }
+}
+
+// The AVX2 step_blocks' row tiling (R rows, then a tail of 1..R-1), so that every row's sums
+// are formed the same way as there.
+template <int Z, int R>
+void wide_blocks(const PackedGates& p, const StepArgs& s, int64_t jb0, int64_t jb1) {
+  for (int64_t i = jb0; i < jb1; ++i) {
+    const int64_t jb = s.last_first ? jb1 - 1 - (i - jb0) : i;
+    int64_t b = 0;
+    for (; b + R <= s.rows; b += R) wide_tile<Z, R>(p, s, b, jb);
+    switch (s.rows - b) {
+      case 1: wide_tile<Z, 1>(p, s, b, jb); break;
+      case 2: wide_tile<Z, 2>(p, s, b, jb); break;
+      case 3: if constexpr (R > 3) wide_tile<Z, 3>(p, s, b, jb); break;
+      default: break;
     }
-    if (s.hn) store(s.hn + b * H + j, hn, m);
-    if (!s.active || s.active[b]) {
-      store(s.h_new + b * H + j, h, m);
-      if (s.y) store(s.y + b * s.ldy + j, h, m);
-    } else {
-      store(s.h_new + b * H + j, hp, m);
-    }
+  }
+}
+
+}  // namespace
+
+void wide_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, int64_t block_end) {
+  switch (p.cell) {
+    case Cell::LSTM: wide_blocks<4, 3>(p, s, block_begin, block_end); break;
+    case Cell::GRU: wide_blocks<3, 4>(p, s, block_begin, block_end); break;
+    default: wide_blocks<2, 3>(p, s, block_begin, block_end); break;
   }
 }
 

@@ -67,6 +67,11 @@ void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, 
 void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
                     int64_t ldsc);
 
+// fused_step for a PackedGates from pack_gates(..., wide) (LSTM/GRU blocks of 16 units) or
+// an RNN one (blocks of 32): the same sums, tiling and epilogue as the AVX2 tiles, one zmm per
+// 16 units. Needs AVX-512F.
+void wide_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, int64_t block_end);
+
 }  // namespace avx512
 
 }  // namespace rnn::kernels::fast

@@ -31,7 +31,7 @@ Sources sources_of(const GatePacking& w) {
 }
 
 bool same_shape(const GatePacking& a, const GatePacking& b) {
-  return a.panels == b.panels && a.cell == b.cell && a.hidden == b.hidden && a.kx == b.kx &&
+  return a.panels == b.panels && a.wide == b.wide && a.cell == b.cell && a.hidden == b.hidden && a.kx == b.kx &&
          a.kh == b.kh && a.w_x == b.w_x && a.b_x == b.b_x && a.w_h == b.w_h && a.b_h == b.b_h;
 }
 
@@ -68,7 +68,7 @@ void pack(fast::PackedGates& packed, const GatePacking& what) {
                            what.w_h, what.b_h);
   } else {
     fast::pack_gates(packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x, what.kh,
-                     what.w_h, what.b_h);
+                     what.w_h, what.b_h, what.wide);
   }
 }
 

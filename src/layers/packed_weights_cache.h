@@ -18,6 +18,7 @@ namespace rnn::detail {
 // What is packed: pack_gate_panels when `panels`, else pack_gates, with these arguments.
 struct GatePacking {
   bool panels = false;
+  bool wide = false;  // pack_gates' 16-unit blocks for the AVX-512 tiles
   kernels::fast::Cell cell = kernels::fast::Cell::LSTM;
   int64_t hidden = 0;
   int64_t kx = 0;

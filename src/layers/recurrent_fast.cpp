@@ -138,6 +138,7 @@ void fast_forward_direction(const FastForwardArgs& a) {
   // unchanged, in training, where every step changes them, packed afresh without a copy).
   GatePacking what;
   what.panels = panels;
+  what.wide = !panels && fast::avx512_enabled();
   what.cell = to_cell(a.mode);
   what.hidden = H;
   what.kx = fused ? a.input : 0;

@@ -56,7 +56,7 @@ struct RecurrentStepper<T>::Impl {
       for (int64_t l = 0; l < L; ++l) {
         const auto w = weights(l);
         fast::pack_gates(packed[static_cast<size_t>(l)], to_cell(module->config().mode), H, in(l),
-                         w.w_ih, w.b_ih, H, w.w_hh, w.b_hh);
+                         w.w_ih, w.b_ih, H, w.w_hh, w.b_hh, fast::avx512_enabled());
       }
     }
   }

@@ -202,11 +202,11 @@ TEST(FastPathPacking, WeightChangesAreSeenByTheNextCall) {
 
 // The stepper (float fused path, float plain path with projection, double) equals forward.
 template <class T>
-void check_stepper(CellMode mode, int64_t proj, double atol, double rtol) {
+void check_stepper(CellMode mode, int64_t proj, double atol, double rtol, int64_t hidden = 11) {
   RecurrentConfig config;
   config.mode = mode;
   config.input_size = 6;
-  config.hidden_size = 11;
+  config.hidden_size = hidden;
   config.num_layers = 2;
   config.proj_size = proj;
   Rng rng(21);
@@ -245,6 +245,45 @@ TEST(Stepper, EqualsForwardEveryCell) {
     check_stepper<double>(mode, 0, 1e-12, 1e-10);
   }
   check_stepper<float>(CellMode::LSTM, 4, 1e-5, 1e-4);  // projection: plain path
+  // From H = 16 on, AVX-512 runs the step on 16-unit blocks (37: a partial last block).
+  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH}) {
+    SCOPED_TRACE(to_string(mode));
+    check_stepper<float>(mode, 0, 1e-5, 1e-4, 37);
+  }
+}
+
+// The stepper's AVX-512 tiles (16-unit blocks for LSTM/GRU, zmm for RNN's 32) give the AVX2
+// tiles' results bit for bit: the same sums, row tiling and epilogue operations.
+TEST(Stepper, Avx512EqualsAvx2) {
+  if (!kernels::fast::avx512_available()) GTEST_SKIP() << "no AVX-512F";
+  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH, CellMode::RNN_RELU}) {
+    for (int64_t batch : {1, 5}) {
+      SCOPED_TRACE(to_string(mode) + " batch " + std::to_string(batch));
+      RecurrentConfig config;
+      config.mode = mode;
+      config.input_size = 9;
+      config.hidden_size = 37;
+      config.num_layers = 2;
+      Rng rng(5);
+      Parameters<float> store;
+      Recurrent<float> module(config, store, rng);
+      kernels::fast::enable_avx512(true);
+      RecurrentStepper<float> wide(module, batch);
+      kernels::fast::enable_avx512(false);
+      RecurrentStepper<float> narrow(module, batch);
+      kernels::fast::enable_avx512(true);
+      for (int t = 0; t < 4; ++t) {
+        std::vector<float> x(static_cast<size_t>(batch * 9));
+        for (auto& v : x) v = static_cast<float>(rng.uniform(-2.0, 2.0));
+        const auto a = wide.step(std::span<const float>(x));
+        const std::vector<float> ya(a.begin(), a.end());
+        kernels::fast::enable_avx512(false);
+        const auto b = narrow.step(std::span<const float>(x));
+        kernels::fast::enable_avx512(true);
+        EXPECT_EQ(ya, std::vector<float>(b.begin(), b.end())) << "step " << t;
+      }
+    }
+  }
 }
 
 // Max error of the vectorised functions against double-precision libm on a dense grid.

@@ -1,7 +1,8 @@
 // The fast kernels' last-to-first block order (StepArgs::last_first, packed_gemm's
 // last_first) changes only which weights are read first: every output must be bit-identical
 // to the ascending order, on the AVX-512 tiles and on the AVX2 ones, for every pass shape
-// (3-panel passes, a 1/2/4-panel tail, two 8 x 32 passes at <= 16 rows).
+// (3-panel passes, a 1/2/4-panel tail, two 8 x 32 passes at <= 16 rows) and for fused_step's
+// 8- and 16-unit blocks.
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -72,15 +73,16 @@ TEST(BlockOrder, StepLastFirstEqualsAscending) {
                                b_x = random_values(G * H, rng), b_h = random_values(G * H, rng),
                                x = random_values(rows * I, rng), h = random_values(rows * H, rng),
                                c = random_values(rows * H, rng);
-      fast::PackedGates p;
-      if (panels) {
-        fast::pack_gate_panels(p, cell, H, I, w_x.data(), b_x.data(), H, w_h.data(), b_h.data());
-      } else {
-        fast::pack_gates(p, cell, H, 0, nullptr, b_x.data(), H, w_h.data(), b_h.data());
-      }
       const std::vector<float> gi = random_values(rows * G * H, rng);
-      const int64_t units = panels ? fast::gate_groups(p) : p.blocks;
       on_each_width([&] {
+        // Few rows: pack_gates' blocks, of 16 units where AVX-512 is on.
+        fast::PackedGates p;
+        if (panels) {
+          fast::pack_gate_panels(p, cell, H, I, w_x.data(), b_x.data(), H, w_h.data(), b_h.data());
+        } else {
+          fast::pack_gates(p, cell, H, 0, nullptr, b_x.data(), H, w_h.data(), b_h.data(), fast::avx512_enabled());
+        }
+        const int64_t units = panels ? fast::gate_groups(p) : p.blocks;
         std::vector<float> outs[2];
         for (int order = 0; order < 2; ++order) {
           std::vector<float> h_new(rows * H), c_new(rows * H), gates(rows * G * H), hn(rows * H);

@@ -71,7 +71,7 @@ struct PackedGates {
   int64_t blocks = 0;   // ceil(H / U)
   AlignedBuffer w;      // [blocks][K][V*8]
   AlignedBuffer bias;   // [blocks][V*8]: b_h (+ b_x except GRU's n gate), by the block layout
-  AlignedBuffer bias_xn;  // [blocks][8]: GRU's b_in (b_x's n gate), else zeros
+  AlignedBuffer bias_xn;  // [blocks][U]: GRU's b_in (b_x's n gate), else zeros
   // > 0 when packed by pack_gate_panels: w holds [groups][group_cols/16][K][16], a group
   // being `group_blocks` blocks whose columns are gate-major (gate g of the group's unit u
   // in column g * group_blocks * U + u).
@@ -83,9 +83,14 @@ struct PackedGates {
 
 // w_x [G*H, kx] may be null (kx = 0); b_x [G*H] may be null, and is added where given even
 // when kx = 0 (the sequence path, whose input projection comes without its bias);
-// w_h [G*H, kh]; b_h may be null.
+// w_h [G*H, kh]; b_h may be null. `wide` (AVX-512 only: avx512_enabled()): LSTM/GRU blocks of
+// 16 units, one zmm per gate, for fused_step's AVX-512 tiles, from H = kWideMinHidden on (RNN
+// blocks are 32 units either way). One pinned core, against the 8-unit AVX2 tiles: the
+// streaming step 1.2-1.6x faster at H = 16-256, batch-1 inference up to 1.25x (GRU H = 128);
+// at H = 8 a half-empty zmm block was 8-18% slower.
+constexpr int64_t kWideMinHidden = 16;
 void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
-                const float* b_x, int64_t kh, const float* w_h, const float* b_h);
+                const float* b_x, int64_t kh, const float* w_h, const float* b_h, bool wide = false);
 
 // The batched layout (many rows): groups of two blocks (16 units for LSTM/GRU, 64 for RNN:
 // 4 panels on AVX-512, as many as an LSTM group, where 2 ran 3-5% slower at H = 512), gate-major, stored as panels of 16 columns, the shape of panel_step's 8 x 16 /
