@@ -1,6 +1,7 @@
 // AVX-512 bodies of the fast kernels: the panel products and the gate epilogue of the batched
-// step (see fast_tiles_avx512.h). Compiled for AVX-512F after the target pragma only; callers
-// check fast::avx512_enabled() first.
+// step, and the few-row step's tiles (see fast_tiles_avx512.h). Compiled for AVX-512F after the
+// target pragma only; callers check fast::avx512_enabled() first (or hold weights packed
+// while it was on).
 #include <cstdint>
 
 // GCC 12's unmasked AVX-512 intrinsics pass a self-initialised _mm512_undefined_*() as the
