@@ -31,8 +31,9 @@ Sources sources_of(const GatePacking& w) {
 }
 
 bool same_shape(const GatePacking& a, const GatePacking& b) {
-  return a.panels == b.panels && a.wide == b.wide && a.cell == b.cell && a.hidden == b.hidden && a.kx == b.kx &&
-         a.kh == b.kh && a.w_x == b.w_x && a.b_x == b.b_x && a.w_h == b.w_h && a.b_h == b.b_h;
+  return a.panels == b.panels && a.wide == b.wide && a.cell == b.cell && a.hidden == b.hidden &&
+         a.kx == b.kx && a.kh == b.kh && a.w_x == b.w_x && a.b_x == b.b_x && a.w_h == b.w_h &&
+         a.b_h == b.b_h;
 }
 
 struct Entry {

@@ -93,8 +93,9 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
                 const float* b_x, int64_t kh, const float* w_h, const float* b_h, bool wide = false);
 
 // The batched layout (many rows): groups of two blocks (16 units for LSTM/GRU, 64 for RNN:
-// 4 panels on AVX-512, as many as an LSTM group, where 2 ran 3-5% slower at H = 512), gate-major, stored as panels of 16 columns, the shape of panel_step's 8 x 16 /
-// 6 x 16 register tiles. Arguments as pack_gates.
+// 4 panels on AVX-512, as many as an LSTM group, where 2 ran 3-5% slower at H = 512),
+// gate-major, stored as panels of 16 columns, the shape of panel_step's 8 x 16 / 6 x 16
+// register tiles. Arguments as pack_gates.
 void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
                       const float* b_x, int64_t kh, const float* w_h, const float* b_h);
 inline int64_t gate_groups(const PackedGates& p) {
