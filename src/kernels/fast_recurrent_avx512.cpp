@@ -332,11 +332,14 @@ void group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const f
                     int64_t ldsc) {
   const int64_t H = p.hidden, GC = group_cols(p);
   if (gate_count(p.cell) == 1) {
-    // GC units of one gate, 16 a vector (the bias's blocks of 32 units are contiguous).
+    // GC units of one gate, 16 a vector (the bias's blocks of 32 units are contiguous, and
+    // end with the last block: a group's vectors past H are neither loaded nor stored).
     constexpr int64_t kMaxVecs = 4;
     const int64_t j0 = ug * GC, vecs = GC / 16;
     __m512 bias_v[kMaxVecs];
-    for (int64_t v = 0; v < vecs && v < kMaxVecs; ++v) bias_v[v] = _mm512_load_ps(p.bias.data() + j0 + v * 16);
+    for (int64_t v = 0; v < vecs && v < kMaxVecs; ++v) {
+      bias_v[v] = j0 + v * 16 < H ? _mm512_load_ps(p.bias.data() + j0 + v * 16) : _mm512_setzero_ps();
+    }
     const bool relu = p.cell == Cell::RNN_RELU;
     for (int64_t b = 0; b < s.rows; ++b) {
       for (int64_t v = 0; v < vecs && v < kMaxVecs; ++v) {
