@@ -299,14 +299,16 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       // Columns: prod = dgh W_hh, and dx_t = dgi W_ih; every other step from the last
       // panel to the first (as the forward's steps, for L2).
       const bool last_first = alternate && (s & 1) != 0;
+      // This thread's panels of each product (plain copies: lambdas cannot capture structured
+      // bindings before C++20).
+      const int64_t dh0 = std::min(nb0, dh_blocks), dh1 = std::min(nb1, dh_blocks);
+      const int64_t dx0 = std::max(nb0, dh_blocks) - dh_blocks, dx1 = std::max(nb1, dh_blocks) - dh_blocks;
       auto dh_product = [&] {
-        fast::packed_gemm(packed, B, dgh_all + s * B * GH, GH, prod, H, std::min(nb0, dh_blocks),
-                          std::min(nb1, dh_blocks), false, last_first);
+        fast::packed_gemm(packed, B, dgh_all + s * B * GH, GH, prod, H, dh0, dh1, false, last_first);
       };
       auto dx_product = [&] {
         if (!with_dx) return;
-        fast::packed_gemm(packed_x, B, a.dgi + t * B * GH, GH, a.dx + t * B * a.input, a.input,
-                          std::max(nb0, dh_blocks) - dh_blocks, std::max(nb1, dh_blocks) - dh_blocks,
+        fast::packed_gemm(packed_x, B, a.dgi + t * B * GH, GH, a.dx + t * B * a.input, a.input, dx0, dx1,
                           a.dx_accumulate, last_first);
       };
       if (last_first) {
