@@ -48,6 +48,13 @@ void set_min_parallel_step_macs(int64_t n) {
 }
 int64_t min_parallel_step_macs() { return min_parallel_macs.load(std::memory_order_relaxed); }
 
+namespace {
+std::atomic<StepSplit> g_step_split{StepSplit::Auto};
+}  // namespace
+
+void set_step_split(StepSplit split) { g_step_split.store(split, std::memory_order_relaxed); }
+StepSplit step_split() { return g_step_split.load(std::memory_order_relaxed); }
+
 #ifndef RNN_USE_BLIS
 ScopedBlasThreads::ScopedBlasThreads(int n) : saved_(openblas_get_num_threads()) {
   if (n != saved_) openblas_set_num_threads(n);

@@ -98,21 +98,29 @@ TEST_P(FastPath, EqualsReferencePath) {
   EXPECT_TRUE(test::all_close("parameter grads", gf, gr, atol, rtol));
 }
 
-// Results are bit-identical at 1 and 2 threads (the threaded loops forced on every shape).
+// Results are bit-identical at 1 and 2 threads (the threaded loops forced on every shape),
+// with the steps shared by units and, from 16 rows, by rows.
 TEST_P(FastPath, IndependentOfThreadCount) {
   const Case k = GetParam();
   kernels::set_min_parallel_step_macs(1);
   kernels::set_num_threads(1);
   const RunResult one = run_case(k, kernels::Backend::Blas);
   kernels::set_num_threads(2);
-  const RunResult two = run_case(k, kernels::Backend::Blas);
+  for (const auto split : {kernels::StepSplit::Units, kernels::StepSplit::Rows}) {
+    kernels::set_step_split(split);
+    const RunResult two = run_case(k, kernels::Backend::Blas);
+    SCOPED_TRACE(split == kernels::StepSplit::Units ? "split by units" : "split by rows");
+    EXPECT_EQ(one.y.values(), two.y.values());
+    EXPECT_EQ(one.h_n.values(), two.h_n.values());
+    EXPECT_EQ(one.c_n.values(), two.c_n.values());
+    EXPECT_EQ(one.dx.values(), two.dx.values());
+    EXPECT_EQ(one.dh0.values(), two.dh0.values());
+    EXPECT_EQ(one.dc0.values(), two.dc0.values());
+    EXPECT_EQ(one.grads, two.grads);
+  }
+  kernels::set_step_split(kernels::StepSplit::Auto);
   kernels::set_num_threads(0);
   kernels::set_min_parallel_step_macs(0);
-  EXPECT_EQ(one.y.values(), two.y.values());
-  EXPECT_EQ(one.h_n.values(), two.h_n.values());
-  EXPECT_EQ(one.dx.values(), two.dx.values());
-  EXPECT_EQ(one.dh0.values(), two.dh0.values());
-  EXPECT_EQ(one.grads, two.grads);
 }
 
 // The AVX-512 tiles sum the same products in the same order as the AVX2 ones: bit-identical.

@@ -38,6 +38,17 @@ int num_threads();
 void set_min_parallel_step_macs(int64_t n);
 int64_t min_parallel_step_macs();
 
+// How the recurrent loops share a step between their threads. Units: each thread computes
+// its hidden units for every row, then all wait for each other (the next step reads every
+// unit). Rows: each thread runs its own rows through all the steps with no waiting, reading
+// all the weights. Auto (default) takes Rows where the weights fit in a core's L2 and the
+// batch is large enough for the 16-column panel tiles (16 rows), else Units; forcing Rows
+// below 16 rows keeps Units, whose few-row tiles sum a row differently by row count. Tests
+// force each to compare it with one thread.
+enum class StepSplit { Auto, Units, Rows };
+void set_step_split(StepSplit split);
+StepSplit step_split();
+
 // Sets the BLAS's own thread count for a scope (used around loops that are threaded
 // with OpenMP and call the BLAS from each thread), restoring it afterwards.
 class ScopedBlasThreads {
