@@ -362,12 +362,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
 
   // dW_hh += sum_s dgh_s^T h_{s}: one product over all steps; b_hh gets the column sums.
   kernels::matmul_tn<float>(GH, H, T * B, dgh_all, a.states, a.g_w_hh, true);
-  if (a.g_b_hh) {
-    for (int64_t r = 0; r < T * B; ++r) {
-      const float* row = dgh_all + r * GH;
-      for (int64_t j = 0; j < GH; ++j) a.g_b_hh[j] += row[j];
-    }
-  }
+  if (a.g_b_hh) fast::add_column_sums(T * B, GH, dgh_all, a.g_b_hh);
 }
 
 }  // namespace rnn::detail

@@ -294,6 +294,27 @@ TEST(Stepper, Avx512EqualsAvx2) {
   }
 }
 
+// The bias gradients' column sums: bit-identical to the plain loop (same adds, same row order)
+// for every width around the 8-float vectors and 64-column blocks and row counts around the
+// 32-row chunks, adding to the sums already there.
+TEST(FastKernels, ColumnSumsEqualPlainLoop) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA";
+  Rng rng(11);
+  for (int64_t rows : {0, 1, 31, 32, 33, 70}) {
+    for (int64_t cols : {1, 7, 8, 9, 63, 64, 65, 130, 200}) {
+      std::vector<float> a(static_cast<size_t>(rows * cols)), sum(static_cast<size_t>(cols));
+      for (auto& v : a) v = static_cast<float>(rng.uniform(-3.0, 3.0));
+      for (auto& v : sum) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+      std::vector<float> plain = sum;
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t j = 0; j < cols; ++j) plain[static_cast<size_t>(j)] += a[static_cast<size_t>(r * cols + j)];
+      }
+      kernels::fast::add_column_sums(rows, cols, a.data(), sum.data());
+      EXPECT_EQ(sum, plain) << rows << " x " << cols;
+    }
+  }
+}
+
 // Max error of the vectorised functions against double-precision libm on a dense grid.
 TEST(FastMath, ExpSigmoidTanhAccuracy) {
   if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA";

@@ -186,6 +186,10 @@ struct PointwiseBackwardArgs {
 };
 void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64_t row_end);
 
+// sum[j] += a[r*cols + j] for r in [0, rows) in order, every column (the bias gradients over
+// all steps): the same adds in the same order as the plain loop, column sums held in registers.
+void add_column_sums(int64_t rows, int64_t cols, const float* a, float* sum);
+
 // Vectorised elementwise functions (exported for the accuracy tests and benches).
 void exp_n(const float* x, float* y, int64_t n);
 void sigmoid_n(const float* x, float* y, int64_t n);
