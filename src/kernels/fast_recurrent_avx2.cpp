@@ -4,6 +4,7 @@
 // baseline x86-64, and callers check fast::available() first. No standard-library template
 // is instantiated inside the AVX2 region (that could hand an AVX2 copy of a shared inline
 // function to the rest of the program).
+#include <algorithm>
 #include <cstdint>
 
 #include <immintrin.h>
@@ -568,6 +569,7 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
       if (a.cell == Cell::LSTM) {
         for (int64_t j = 0; j < H; ++j) a.dc_prev[b * H + j] = a.dc[b * H + j];
       }
+      if (a.dgh_n) std::fill(a.dgh_n + b * H, a.dgh_n + (b + 1) * H, 0.0f);
       continue;
     }
     const float* gt = a.gates + b * GH;
@@ -614,7 +616,9 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
           store_n(di + 2 * H + j, dan, n);
           store_n(dh_ + j, dar, n);
           store_n(dh_ + H + j, daz, n);
-          store_n(dh_ + 2 * H + j, _mm256_mul_ps(dan, r), n);
+          const __m256 dhn = _mm256_mul_ps(dan, r);
+          store_n(dh_ + 2 * H + j, dhn, n);
+          if (a.dgh_n) store_n(a.dgh_n + b * H + j, dhn, n);
           break;
         }
         case Cell::RNN_TANH:
@@ -633,7 +637,7 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
   }
 }
 
-void add_column_sums(int64_t rows, int64_t cols, const float* a, float* sum) {
+void add_column_sums(int64_t rows, int64_t cols, const float* a, int64_t lda, float* sum) {
   // Chunks of rows (in L1/L2 while every column block passes over them), each column block's
   // sums held in 8 registers through a chunk: the adds of the plain loop, in its row order.
   constexpr int64_t kChunk = 32, kBlock = 64;
@@ -646,13 +650,13 @@ void add_column_sums(int64_t rows, int64_t cols, const float* a, float* sum) {
       for (int64_t v = 0; v < vecs; ++v) acc[v] = load_n(sum + j0 + v * 8, imin(8, width - v * 8));
       if (width == kBlock) {
         for (int64_t r = r0; r < r1; ++r) {
-          const float* row = a + r * cols + j0;
+          const float* row = a + r * lda + j0;
           #pragma GCC unroll 8
           for (int v = 0; v < 8; ++v) acc[v] = _mm256_add_ps(acc[v], _mm256_loadu_ps(row + v * 8));
         }
       } else {
         for (int64_t r = r0; r < r1; ++r) {
-          const float* row = a + r * cols + j0;
+          const float* row = a + r * lda + j0;
           for (int64_t v = 0; v < vecs; ++v) acc[v] = _mm256_add_ps(acc[v], load_n(row + v * 8, imin(8, width - v * 8)));
         }
       }

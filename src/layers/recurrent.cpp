@@ -96,19 +96,17 @@ Tensor<T> pooled_tensor(const Shape& shape) {
   return Tensor<T>(shape, activation_pool<T>().take(static_cast<size_t>(shape_numel(shape))));
 }
 
-// sum[j] += a[r*cols + j] over the rows in order (a bias gradient over all steps); for float
-// on AVX2 with the sums in registers (the same adds in the same order).
+// b_ih's gradient over all steps: after the fast loop with the column sums in registers (the
+// same adds in the same order as the plain loop).
 template <class T>
-void add_column_sums(int64_t rows, int64_t cols, const T* a, T* sum) {
+void add_bias_gradient(bool fast, int64_t rows, int64_t cols, const T* dgi, T* grad) {
   if constexpr (std::is_same_v<T, float>) {
-    if (kernels::fast::available()) {
-      kernels::fast::add_column_sums(rows, cols, a, sum);
+    if (fast && grad) {
+      kernels::fast::add_column_sums(rows, cols, dgi, cols, grad);
       return;
     }
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t j = 0; j < cols; ++j) sum[j] += a[r * cols + j];
-  }
+  detail::add_column_sums(rows, cols, dgi, grad);
 }
 
 }  // namespace
@@ -609,7 +607,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       // fast loop's steps instead where fast_backward_computes_dx()).
       if (!dx_done) kernels::matmul_nn<T>(steps * batch, in, GH, dgi, w.w_ih, dx.data(), true);
       kernels::matmul_tn<T>(GH, in, steps * batch, dgi, x.data(), g.w_ih, true);
-      if (g.b_ih) add_column_sums(steps * batch, GH, dgi, g.b_ih);
+      add_bias_gradient(done, steps * batch, GH, dgi, g.b_ih);
     }
     const Tensor<T>& mask = cache.masks[static_cast<size_t>(layer)];
     if (!mask.empty()) {

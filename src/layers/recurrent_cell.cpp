@@ -23,15 +23,6 @@ void add_row_bias(int64_t rows, int64_t n, const T* bias, T* m) {
   }
 }
 
-// bias_grad[j] += sum over rows of m[b, j].
-template <class T>
-void add_column_sums(int64_t rows, int64_t n, const T* m, T* bias_grad) {
-  if (!bias_grad) return;
-  for (int64_t b = 0; b < rows; ++b) {
-    for (int64_t j = 0; j < n; ++j) bias_grad[j] += m[b * n + j];
-  }
-}
-
 }  // namespace
 
 template <class T>

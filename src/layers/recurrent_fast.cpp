@@ -244,12 +244,14 @@ void fast_backward_direction(const FastBackwardArgs& a) {
   const int64_t dh_blocks = packed.blocks, all_blocks = dh_blocks + (with_dx ? packed_x.blocks : 0);
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
 
-  // dgh of every step by processing step s, for one dW_hh product after the loop. It is dgi
-  // itself when the two coincide (forward direction, not GRU).
-  const bool own_dgh = a.reverse || gru;
-  static thread_local fast::AlignedBuffer dgh_buffer;  // grow-only, like the packed weights
-  if (own_dgh) dgh_buffer.resize(static_cast<size_t>(T * B * GH));
-  float* dgh_all = own_dgh ? dgh_buffer.data() : a.dgi;
+  // dgh, the gradient of a step's recurrent pre-activations (multiplied by W_hh for dh), is
+  // dgi_t itself but for GRU's n gate (r times dgi's). GRU's is kept for the step only, its n
+  // gate also for every step by time index (dgh_n, [T, B, H]) for dW_hh; the r and z gates'
+  // are dgi's. (All of dgh for all steps would be G times as large.)
+  static thread_local fast::AlignedBuffer gru_buffer;  // grow-only, like the packed weights
+  if (gru) gru_buffer.resize(static_cast<size_t>(B * GH + T * B * H));
+  float* dgh_step = gru ? gru_buffer.data() : nullptr;
+  float* dgh_n = gru ? gru_buffer.data() + B * GH : nullptr;
   // [B, H] buffers: the running dh (two, swapped), the product, dc (two, swapped).
   fast::AlignedBuffer work(static_cast<size_t>(5 * B * H));
   float* dh_cur = work.data();
@@ -317,7 +319,8 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       pw.dh = cur;
       pw.dc = dcc;
       pw.dgi = a.dgi + t * B * GH;
-      pw.dgh = dgh_all + s * B * GH;
+      pw.dgh = gru ? dgh_step : pw.dgi;
+      pw.dgh_n = gru ? dgh_n + t * B * H : nullptr;
       pw.dc_prev = dcn;
       fast::pointwise_backward(pw, b0, b1);
       if (!by_rows) {
@@ -331,7 +334,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       const int64_t dh0 = std::min(nb0, dh_blocks), dh1 = std::min(nb1, dh_blocks);
       const int64_t dx0 = std::max(nb0, dh_blocks) - dh_blocks, dx1 = std::max(nb1, dh_blocks) - dh_blocks;
       auto dh_product = [&] {
-        fast::packed_gemm(packed, pm, dgh_all + (s * B + p0) * GH, GH, prod + p0 * H, H, dh0, dh1, false,
+        fast::packed_gemm(packed, pm, (gru ? dgh_step : a.dgi + t * B * GH) + p0 * GH, GH, prod + p0 * H, H, dh0, dh1, false,
                           last_first);
       };
       auto dx_product = [&] {
@@ -360,9 +363,26 @@ void fast_backward_direction(const FastBackwardArgs& a) {
   };
   run_on_threads(threads, loop);
 
-  // dW_hh += sum_s dgh_s^T h_{s}: one product over all steps; b_hh gets the column sums.
-  kernels::matmul_tn<float>(GH, H, T * B, dgh_all, a.states, a.g_w_hh, true);
-  if (a.g_b_hh) fast::add_column_sums(T * B, GH, dgh_all, a.g_b_hh);
+  // dW_hh += sum_t dgh_t^T h_prev(t): products over all steps by time index; b_hh gets the
+  // column sums. h_prev(t) is states[s(t)], in reverse a copy in time order (1/G of dgh's size).
+  const float* h_by_time = a.states;
+  if (a.reverse) {
+    static thread_local fast::AlignedBuffer h_reversed;
+    h_reversed.resize(static_cast<size_t>(T * B * H));
+    for (int64_t t = 0; t < T; ++t) {
+      const float* src = a.states + (T - 1 - t) * B * H;
+      std::copy(src, src + B * H, h_reversed.data() + t * B * H);
+    }
+    h_by_time = h_reversed.data();
+  }
+  const int64_t from_dgi = gru ? 2 * H : GH;  // dgh's gates equal to dgi's
+  kernels::gemm<float>(kernels::Trans::Yes, kernels::Trans::No, from_dgi, H, T * B, 1.0f, a.dgi, GH, h_by_time, H,
+                       1.0f, a.g_w_hh, H);
+  if (a.g_b_hh) fast::add_column_sums(T * B, from_dgi, a.dgi, GH, a.g_b_hh);
+  if (gru) {
+    kernels::matmul_tn<float>(H, H, T * B, dgh_n, h_by_time, a.g_w_hh + from_dgi * H, true);
+    if (a.g_b_hh) fast::add_column_sums(T * B, H, dgh_n, H, a.g_b_hh + from_dgi);
+  }
 }
 
 }  // namespace rnn::detail

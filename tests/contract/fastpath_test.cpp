@@ -296,20 +296,21 @@ TEST(Stepper, Avx512EqualsAvx2) {
 
 // The bias gradients' column sums: bit-identical to the plain loop (same adds, same row order)
 // for every width around the 8-float vectors and 64-column blocks and row counts around the
-// 32-row chunks, adding to the sums already there.
+// 32-row chunks, adding to the sums already there, of whole rows and of submatrices.
 TEST(FastKernels, ColumnSumsEqualPlainLoop) {
   if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA";
   Rng rng(11);
   for (int64_t rows : {0, 1, 31, 32, 33, 70}) {
     for (int64_t cols : {1, 7, 8, 9, 63, 64, 65, 130, 200}) {
-      std::vector<float> a(static_cast<size_t>(rows * cols)), sum(static_cast<size_t>(cols));
+      const int64_t lda = cols + (cols % 3);  // a submatrix where cols % 3 != 0
+      std::vector<float> a(static_cast<size_t>(rows * lda)), sum(static_cast<size_t>(cols));
       for (auto& v : a) v = static_cast<float>(rng.uniform(-3.0, 3.0));
       for (auto& v : sum) v = static_cast<float>(rng.uniform(-1.0, 1.0));
       std::vector<float> plain = sum;
       for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t j = 0; j < cols; ++j) plain[static_cast<size_t>(j)] += a[static_cast<size_t>(r * cols + j)];
+        for (int64_t j = 0; j < cols; ++j) plain[static_cast<size_t>(j)] += a[static_cast<size_t>(r * lda + j)];
       }
-      kernels::fast::add_column_sums(rows, cols, a.data(), sum.data());
+      kernels::fast::add_column_sums(rows, cols, a.data(), lda, sum.data());
       EXPECT_EQ(sum, plain) << rows << " x " << cols;
     }
   }

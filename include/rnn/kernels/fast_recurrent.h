@@ -182,13 +182,14 @@ struct PointwiseBackwardArgs {
   const float* dc = nullptr;     // LSTM
   float* dgi = nullptr;
   float* dgh = nullptr;
+  float* dgh_n = nullptr;        // GRU: dgh's n gate [rows, H] also here, or null
   float* dc_prev = nullptr;      // LSTM
 };
 void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64_t row_end);
 
-// sum[j] += a[r*cols + j] for r in [0, rows) in order, every column (the bias gradients over
+// sum[j] += a[r*lda + j] for r in [0, rows) in order, j in [0, cols) (the bias gradients over
 // all steps): the same adds in the same order as the plain loop, column sums held in registers.
-void add_column_sums(int64_t rows, int64_t cols, const float* a, float* sum);
+void add_column_sums(int64_t rows, int64_t cols, const float* a, int64_t lda, float* sum);
 
 // Vectorised elementwise functions (exported for the accuracy tests and benches).
 void exp_n(const float* x, float* y, int64_t n);
