@@ -657,7 +657,9 @@ void add_column_sums(int64_t rows, int64_t cols, const float* a, int64_t lda, fl
       } else {
         for (int64_t r = r0; r < r1; ++r) {
           const float* row = a + r * lda + j0;
-          for (int64_t v = 0; v < vecs; ++v) acc[v] = _mm256_add_ps(acc[v], load_n(row + v * 8, imin(8, width - v * 8)));
+          for (int64_t v = 0; v < vecs; ++v) {
+            acc[v] = _mm256_add_ps(acc[v], load_n(row + v * 8, imin(8, width - v * 8)));
+          }
         }
       }
       for (int64_t v = 0; v < vecs; ++v) store_n(sum + j0 + v * 8, acc[v], imin(8, width - v * 8));

@@ -46,10 +46,6 @@ struct CellStepCache {
   T* raw;     // [B, H] LSTM with projection: o * tanh(c') before W_hr
 };
 
-// Forward of one step for all B rows.
-//   gi [B, G*H]: x W_ih^T + b_ih for this step (already computed for all steps)
-//   work [B, G*H]: scratch for h W_hh^T + b_hh
-//   out: h_new [B, Hout], c_new [B, H] (LSTM), cache as above.
 // bias_grad[j] += sum over rows of m[b, j] (m [rows, n]); nothing when bias_grad is null.
 template <class T>
 void add_column_sums(int64_t rows, int64_t n, const T* m, T* bias_grad) {
@@ -59,6 +55,10 @@ void add_column_sums(int64_t rows, int64_t n, const T* m, T* bias_grad) {
   }
 }
 
+// Forward of one step for all B rows.
+//   gi [B, G*H]: x W_ih^T + b_ih for this step (already computed for all steps)
+//   work [B, G*H]: scratch for h W_hh^T + b_hh
+//   out: h_new [B, Hout], c_new [B, H] (LSTM), cache as above.
 template <class T>
 void cell_forward(const CellShape& s, const CellWeights<T>& w, const T* gi, const T* h_prev,
                   const T* c_prev, T* work, const CellStepCache<T>& cache, T* h_new, T* c_new);

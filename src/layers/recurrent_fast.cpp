@@ -119,12 +119,6 @@ bool fast_fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidde
   return batch >= kFusedFromL3Batch || bytes <= l2_cache_bytes() * 4 / 5;
 }
 
-// Every other step visits its blocks last to first (StepArgs::last_first), so that the part
-// of the packed weights that is still in L2 from one step is read first by the next. Measured
-// (one thread, T = 100, interleaved, median of 3; L2 2 MiB): inference 1.4-1.5x faster at
-// batch 1 with 3-4 MiB of weights (LSTM/GRU H = 512, RNN H = 1024), 1.1x at 12-16 MiB; at
-// batch 16/64 up to 1.09x with up to 8 MiB, but 2-3% slower with 12-16 MiB (LSTM/GRU
-// H = 1024), where the panel path keeps the ascending order.
 // Two threads on a step's units exchange the whole state every step (each reads the rows
 // the other wrote) and wait for each other; on their own rows they exchange nothing, but each
 // reads all the weights, so that pays while they fit in a core's L2. Measured (two threads,
@@ -140,6 +134,12 @@ bool splits_rows(int64_t batch, int64_t packed_bytes) {
   return batch >= kPanelRows && packed_bytes <= l2_cache_bytes();
 }
 
+// Every other step visits its blocks last to first (StepArgs::last_first), so that the part
+// of the packed weights that is still in L2 from one step is read first by the next. Measured
+// (one thread, T = 100, interleaved, median of 3; L2 2 MiB): inference 1.4-1.5x faster at
+// batch 1 with 3-4 MiB of weights (LSTM/GRU H = 512, RNN H = 1024), 1.1x at 12-16 MiB; at
+// batch 16/64 up to 1.09x with up to 8 MiB, but 2-3% slower with 12-16 MiB (LSTM/GRU
+// H = 1024), where the panel path keeps the ascending order.
 bool alternates_block_order(bool panels, int64_t packed_bytes) {
   return !panels || packed_bytes <= 4 * l2_cache_bytes();
 }
@@ -281,13 +281,13 @@ void fast_backward_direction(const FastBackwardArgs& a) {
     }
   };
 
-  const bool by_rows =
-      threads > 1 && splits_rows(B, static_cast<int64_t>(packed.w.size() + (with_dx ? packed_x.w.size() : 0)) * 4);
+  const int64_t packed_floats = static_cast<int64_t>(packed.w.size() + (with_dx ? packed_x.w.size() : 0));
+  const bool by_rows = threads > 1 && splits_rows(B, packed_floats * 4);
 
   auto loop = [&] {
     fast::ScopedFlushDenormals ftz;
     const auto [b0, b1] = share(B);
-    // W_hh's panels, then W_ih's
+    // W_hh's panels, then W_ih's: all of them for this thread's rows, or a share for all rows.
     const auto [nb0, nb1] = by_rows ? std::pair<int64_t, int64_t>{0, all_blocks} : share(all_blocks);
     const int64_t p0 = by_rows ? b0 : 0, pm = by_rows ? b1 - b0 : B;  // the products' rows
     float* cur = dh_cur;
@@ -334,13 +334,13 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       const int64_t dh0 = std::min(nb0, dh_blocks), dh1 = std::min(nb1, dh_blocks);
       const int64_t dx0 = std::max(nb0, dh_blocks) - dh_blocks, dx1 = std::max(nb1, dh_blocks) - dh_blocks;
       auto dh_product = [&] {
-        fast::packed_gemm(packed, pm, (gru ? dgh_step : a.dgi + t * B * GH) + p0 * GH, GH, prod + p0 * H, H, dh0, dh1, false,
-                          last_first);
+        const float* dgh = gru ? dgh_step : a.dgi + t * B * GH;
+        fast::packed_gemm(packed, pm, dgh + p0 * GH, GH, prod + p0 * H, H, dh0, dh1, false, last_first);
       };
       auto dx_product = [&] {
         if (!with_dx) return;
-        fast::packed_gemm(packed_x, pm, a.dgi + (t * B + p0) * GH, GH, a.dx + (t * B + p0) * a.input, a.input,
-                          dx0, dx1, a.dx_accumulate, last_first);
+        fast::packed_gemm(packed_x, pm, a.dgi + (t * B + p0) * GH, GH, a.dx + (t * B + p0) * a.input,
+                          a.input, dx0, dx1, a.dx_accumulate, last_first);
       };
       if (last_first) {
         dx_product();
@@ -376,8 +376,8 @@ void fast_backward_direction(const FastBackwardArgs& a) {
     h_by_time = h_reversed.data();
   }
   const int64_t from_dgi = gru ? 2 * H : GH;  // dgh's gates equal to dgi's
-  kernels::gemm<float>(kernels::Trans::Yes, kernels::Trans::No, from_dgi, H, T * B, 1.0f, a.dgi, GH, h_by_time, H,
-                       1.0f, a.g_w_hh, H);
+  kernels::gemm<float>(kernels::Trans::Yes, kernels::Trans::No, from_dgi, H, T * B, 1.0f, a.dgi, GH,
+                       h_by_time, H, 1.0f, a.g_w_hh, H);
   if (a.g_b_hh) fast::add_column_sums(T * B, from_dgi, a.dgi, GH, a.g_b_hh);
   if (gru) {
     kernels::matmul_tn<float>(H, H, T * B, dgh_n, h_by_time, a.g_w_hh + from_dgi * H, true);

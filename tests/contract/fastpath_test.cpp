@@ -308,7 +308,9 @@ TEST(FastKernels, ColumnSumsEqualPlainLoop) {
       for (auto& v : sum) v = static_cast<float>(rng.uniform(-1.0, 1.0));
       std::vector<float> plain = sum;
       for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t j = 0; j < cols; ++j) plain[static_cast<size_t>(j)] += a[static_cast<size_t>(r * lda + j)];
+        for (int64_t j = 0; j < cols; ++j) {
+          plain[static_cast<size_t>(j)] += a[static_cast<size_t>(r * lda + j)];
+        }
       }
       kernels::fast::add_column_sums(rows, cols, a.data(), lda, sum.data());
       EXPECT_EQ(sum, plain) << rows << " x " << cols;
