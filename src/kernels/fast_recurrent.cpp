@@ -199,6 +199,38 @@ void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t 
   }
 }
 
+void pack_matrix_transposed(PackedMatrix& p, int64_t k, int64_t n, const float* bt, int64_t width) {
+  const int64_t W = width;
+  p.k = k;
+  p.n = n;
+  p.width = W;
+  p.blocks = (n + W - 1) / W;
+  p.w.resize(static_cast<size_t>(p.blocks * k * W));
+  // Panel nb reads W rows of bt side by side (one stream each), and writes its [k][W] in order.
+  for (int64_t nb = 0; nb < p.blocks; ++nb) {
+    float* panel = p.w.data() + nb * k * W;
+    const int64_t c0 = nb * W, cols = std::min<int64_t>(W, n - c0);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      for (int64_t c = 0; c < cols; ++c) panel[kk * W + c] = bt[(c0 + c) * k + kk];
+      for (int64_t c = cols; c < W; ++c) panel[kk * W + c] = 0.0f;
+    }
+  }
+}
+
+void packed_gemm_rows(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
+                      int64_t ldc, bool accumulate) {
+  // Rows per block: 256 rows of K <= 1024 (up to 1 MiB) stay in a 2 MiB L2 while the panels,
+  // 3 at a time, pass over them. Measured (one core; M = 1600-6400 of x W_ih^T and dgi W_ih
+  // at H = 256-1024): 64-256 rows within a few percent of each other, 1.0-1.2x OpenBLAS.
+  constexpr int64_t kRowBlockBytes = int64_t{1} << 20;
+  const int64_t block =
+      std::max<int64_t>(64, kRowBlockBytes / (std::max<int64_t>(p.k, 1) * 4)) / 8 * 8;
+  for (int64_t r = 0; r < m; r += block) {
+    packed_gemm(p, std::min(block, m - r), a + r * lda, lda, c + r * ldc, ldc, 0, p.blocks,
+                accumulate);
+  }
+}
+
 void pack_gate_panels(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const float* w_x,
                       const float* b_x, int64_t kh, const float* w_h, const float* b_h) {
   set_shape(p, cell, hidden, kx, kh);

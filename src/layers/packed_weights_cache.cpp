@@ -31,9 +31,9 @@ Sources sources_of(const GatePacking& w) {
 }
 
 bool same_shape(const GatePacking& a, const GatePacking& b) {
-  return a.panels == b.panels && a.wide == b.wide && a.cell == b.cell && a.hidden == b.hidden &&
-         a.kx == b.kx && a.kh == b.kh && a.w_x == b.w_x && a.b_x == b.b_x && a.w_h == b.w_h &&
-         a.b_h == b.b_h;
+  return a.panels == b.panels && a.input_apart == b.input_apart && a.wide == b.wide &&
+         a.cell == b.cell && a.hidden == b.hidden && a.kx == b.kx && a.kh == b.kh &&
+         a.w_x == b.w_x && a.b_x == b.b_x && a.w_h == b.w_h && a.b_h == b.b_h;
 }
 
 struct Entry {
@@ -64,7 +64,13 @@ bool unchanged(const Entry& e, const Sources& s) {
 }
 
 void pack(fast::PackedGates& packed, const GatePacking& what) {
-  if (what.panels) {
+  packed.input.blocks = 0;
+  if (what.panels && what.input_apart) {
+    fast::pack_gate_panels(packed, what.cell, what.hidden, 0, nullptr, what.b_x, what.kh, what.w_h,
+                           what.b_h);
+    fast::pack_matrix_transposed(packed.input, what.kx, fast::gate_count(what.cell) * what.hidden,
+                                 what.w_x, 16);
+  } else if (what.panels) {
     fast::pack_gate_panels(packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x, what.kh,
                            what.w_h, what.b_h);
   } else {

@@ -18,6 +18,9 @@ namespace rnn::detail {
 // What is packed: pack_gate_panels when `panels`, else pack_gates, with these arguments.
 struct GatePacking {
   bool panels = false;
+  // W_x packed apart (PackedGates::input, for the input product of all steps at once)
+  // instead of into the gate panels, which then hold W_h only; with panels only.
+  bool input_apart = false;
   bool wide = false;  // pack_gates' 16-unit blocks for the AVX-512 tiles
   kernels::fast::Cell cell = kernels::fast::Cell::LSTM;
   int64_t hidden = 0;

@@ -326,14 +326,17 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
       // costs page faults and a memset on every call.
       // The plain path puts the bias rows in first and the product accumulates onto them; the
       // fast path adds b_ih in its step with b_hh (one pass over gi fewer: 3% of a step).
-      // In the fast path's batched loop the input product is part of every step instead.
-      const bool fused_input = fast && detail::fast_fuses_input(c.mode, batch, in, H);
-      T* gi = fused_input ? nullptr : scratch<T>(0, steps * batch * G * H);
+      // In the fast path's batched loop the input product is part of every step instead, or
+      // the fast forward computes gi itself (detail::InputProduct).
+      const detail::InputProduct input_product =
+          fast ? detail::fast_input_product(c.mode, batch, in, H) : detail::InputProduct::Caller;
+      T* gi = input_product == detail::InputProduct::Fused ? nullptr
+                                                           : scratch<T>(0, steps * batch * G * H);
       const bool bias_in_gi = w.b_ih != nullptr && !fast;
       if (bias_in_gi) {
         for (int64_t r = 0; r < steps * batch; ++r) std::copy(w.b_ih, w.b_ih + G * H, gi + r * G * H);
       }
-      if (!fused_input) {
+      if (input_product == detail::InputProduct::Caller) {
         kernels::matmul_nt<T>(steps * batch, G * H, in, layer_in->data(), w.w_ih, gi, bias_in_gi);
       }
 
@@ -605,6 +608,12 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
 
       // The input-projection gradients of all steps in three large products (dx inside the
       // fast loop's steps instead where fast_backward_computes_dx()).
+      if constexpr (std::is_same_v<T, float>) {
+        if (!dx_done && done) {
+          dx_done = detail::fast_input_gradient(batch, steps * batch, GH, in, dgi, w.w_ih,
+                                                dx.data(), d > 0);
+        }
+      }
       if (!dx_done) kernels::matmul_nn<T>(steps * batch, in, GH, dgi, w.w_ih, dx.data(), true);
       kernels::matmul_tn<T>(GH, in, steps * batch, dgi, x.data(), g.w_ih, true);
       add_bias_gradient(done, steps * batch, GH, dgi, g.b_ih);

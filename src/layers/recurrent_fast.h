@@ -15,9 +15,11 @@ bool fast_path_usable(const RecurrentConfig& config);
 // Threads the fast loops use for a step of `macs` multiply-adds (1 when too small to pay).
 int fast_threads(int64_t macs);
 
-// True when fast_forward_direction computes the input projection inside its steps (from
-// FastForwardArgs::x and w_ih), so the caller need not compute gi.
-bool fast_fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidden);
+// Where the fast forward's input projection x W_ih^T comes from: the caller (gi given,
+// computed by BLAS), the forward itself over all steps at once into gi (on the panel tiles,
+// from FastForwardArgs::x and w_ih), or each step (fused: no gi at all).
+enum class InputProduct { Caller, Sequence, Fused };
+InputProduct fast_input_product(CellMode mode, int64_t batch, int64_t input, int64_t hidden);
 
 struct FastForwardArgs {
   CellMode mode = CellMode::LSTM;
@@ -26,8 +28,10 @@ struct FastForwardArgs {
   const float* w_hh = nullptr;  // [G*H, H]
   const float* b_hh = nullptr;  // [G*H] or null
   const float* b_ih = nullptr;  // [G*H] or null: added in the step (gi comes without it)
-  const float* gi = nullptr;    // [T, B, G*H] by time index: x W_ih^T (unread when fused)
-  // Read when fast_fuses_input(): the layer input x[t, b, :] at x + (t*B + b)*input, W_ih.
+  // [T, B, G*H] by time index: x W_ih^T, given (InputProduct::Caller) or written here
+  // (Sequence); unused when fused.
+  float* gi = nullptr;
+  // Read unless the caller gives gi: the layer input x[t, b, :] at x + (t*B + b)*input, W_ih.
   const float* x = nullptr;
   int64_t input = 0;
   const float* w_ih = nullptr;  // [G*H, input]
@@ -76,6 +80,11 @@ void fast_backward_direction(const FastBackwardArgs& a);
 
 // True when fast_backward_direction computes dx in its steps (FastBackwardArgs::dx).
 bool fast_backward_computes_dx(CellMode mode, int64_t batch, int64_t input, int64_t hidden);
+
+// dx (+)= dgi W_ih for all steps' rows at once, on the panel tiles, where the batch takes
+// the panel path (true returned; false: the caller computes it).
+bool fast_input_gradient(int64_t rows_per_step, int64_t rows, int64_t gates_hidden, int64_t input,
+                         const float* dgi, const float* w_ih, float* dx, bool accumulate);
 
 // sum_j v[j]^2 in double, in order (both paths use it for dh_norms).
 double row_sum_squares(const float* v, int64_t n);

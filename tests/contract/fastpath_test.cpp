@@ -2,6 +2,7 @@
 // independence, the streaming stepper, and the accuracy of the vectorised exp/sigmoid/tanh.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -315,6 +316,73 @@ TEST(FastKernels, ColumnSumsEqualPlainLoop) {
       kernels::fast::add_column_sums(rows, cols, a.data(), lda, sum.data());
       EXPECT_EQ(sum, plain) << rows << " x " << cols;
     }
+  }
+}
+
+// The products over a whole sequence's rows (x W_ih^T from W_ih packed transposed, and
+// dgi W_ih): within float rounding of a double-precision product, the same bits for any
+// split of the rows (the threads' shares) and on the AVX2 and AVX-512 tiles, and adding to
+// what is there with `accumulate`. Sizes around the 16-column panels, the 8-row tiles and
+// the row blocks (1 MiB of the left operand: 256 rows at K = 1024).
+TEST(FastKernels, SequenceProductEqualsPlainProduct) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA";
+  namespace fast = kernels::fast;
+  Rng rng(12);
+  struct Dims {
+    int64_t m, n, k;
+  };
+  for (const Dims d : {Dims{1, 1, 1}, Dims{7, 17, 5}, Dims{43, 48, 33}, Dims{300, 40, 1024},
+                       Dims{530, 130, 600}}) {
+    std::vector<float> a(static_cast<size_t>(d.m * d.k)), bt(static_cast<size_t>(d.n * d.k));
+    std::vector<float> c0(static_cast<size_t>(d.m * d.n));
+    for (auto& v : a) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    for (auto& v : bt) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    for (auto& v : c0) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    fast::PackedMatrix p;
+    fast::pack_matrix_transposed(p, d.k, d.n, bt.data());
+    for (const bool accumulate : {false, true}) {
+      SCOPED_TRACE(std::to_string(d.m) + " x " + std::to_string(d.n) + " x " + std::to_string(d.k) +
+                   (accumulate ? " accumulate" : ""));
+      std::vector<float> c = c0;
+      fast::packed_gemm_rows(p, d.m, a.data(), d.k, c.data(), d.n, accumulate);
+      for (int64_t i = 0; i < d.m; ++i) {
+        for (int64_t j = 0; j < d.n; ++j) {
+          double sum = accumulate ? c0[static_cast<size_t>(i * d.n + j)] : 0.0;
+          double size = std::abs(sum);
+          for (int64_t q = 0; q < d.k; ++q) {
+            const double t = static_cast<double>(a[static_cast<size_t>(i * d.k + q)]) *
+                             bt[static_cast<size_t>(j * d.k + q)];
+            sum += t;
+            size += std::abs(t);
+          }
+          ASSERT_NEAR(c[static_cast<size_t>(i * d.n + j)], sum, 1e-6 * size + 1e-7)
+              << i << ", " << j;
+        }
+      }
+      // Rows in two shares (the two threads' split) give the same bits.
+      const int64_t half = d.m / 2 + 3 * (d.m > 8);
+      std::vector<float> split = c0;
+      fast::packed_gemm_rows(p, half, a.data(), d.k, split.data(), d.n, accumulate);
+      fast::packed_gemm_rows(p, d.m - half, a.data() + half * d.k, d.k, split.data() + half * d.n,
+                             d.n, accumulate);
+      EXPECT_EQ(split, c);
+      if (fast::avx512_available()) {
+        fast::enable_avx512(false);
+        std::vector<float> narrow = c0;
+        fast::packed_gemm_rows(p, d.m, a.data(), d.k, narrow.data(), d.n, accumulate);
+        fast::enable_avx512(true);
+        EXPECT_EQ(narrow, c);
+      }
+    }
+    // B packed from its transpose is B packed directly.
+    std::vector<float> b(static_cast<size_t>(d.k * d.n));
+    for (int64_t q = 0; q < d.k; ++q) {
+      for (int64_t j = 0; j < d.n; ++j)
+        b[static_cast<size_t>(q * d.n + j)] = bt[static_cast<size_t>(j * d.k + q)];
+    }
+    fast::PackedMatrix direct;
+    fast::pack_matrix(direct, d.k, d.n, b.data(), 16);
+    EXPECT_TRUE(std::equal(direct.w.data(), direct.w.data() + direct.w.size(), p.w.data()));
   }
 }
 

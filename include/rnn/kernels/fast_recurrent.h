@@ -57,6 +57,17 @@ enum class Cell { LSTM, GRU, RNN_TANH, RNN_RELU };
 // Gates per hidden unit: 4 LSTM, 3 GRU, 1 RNN.
 inline int64_t gate_count(Cell c) { return c == Cell::LSTM ? 4 : c == Cell::GRU ? 3 : 1; }
 
+// Right-hand matrix B [K, N] (row-major) packed into panels of 32 columns: [N/32][K][32].
+// width 16: [N/16][K][16] for the 6 x 16 tile (many rows).
+struct PackedMatrix {
+  int64_t k = 0, n = 0, blocks = 0, width = 32;
+  AlignedBuffer w;
+};
+void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t width = 32);
+// The same packing of B = bt^T from bt [N, K] (row-major): W_ih^T for x W_ih^T.
+void pack_matrix_transposed(PackedMatrix& p, int64_t k, int64_t n, const float* bt,
+                            int64_t width = 16);
+
 // W_hh (and optionally W_ih) packed for the fused step.
 // Block jb covers units [jb*U, jb*U+U); its panel is K rows of V*8 floats, column v*8+l
 // holding gate v/(U/8), unit jb*U + (v%(U/8))*8 + l. K = kx + kh: the first kx rows come
@@ -76,6 +87,10 @@ struct PackedGates {
   // being `group_blocks` blocks whose columns are gate-major (gate g of the group's unit u
   // in column g * group_blocks * U + u).
   int64_t group_blocks = 0;
+  // The input weights packed apart (pack_matrix_transposed of W_x, width 16) for the input
+  // product of all steps at once (packed_gemm_rows), where they are not in the panels; else
+  // empty (blocks = 0).
+  PackedMatrix input;
 
   int64_t k() const { return kx + kh; }
   int64_t panel_floats() const { return k() * vecs * 8; }
@@ -107,14 +122,6 @@ inline int64_t group_cols(const PackedGates& p) { return p.group_blocks * p.vecs
 inline int64_t panel_scratch_cols(const PackedGates& p) {
   return group_cols(p) + (p.cell == Cell::GRU && p.kx > 0 ? 16 : 0);
 }
-
-// Right-hand matrix B [K, N] (row-major) packed into panels of 32 columns: [N/32][K][32].
-// width 16: [N/16][K][16] for the 6 x 16 tile (many rows).
-struct PackedMatrix {
-  int64_t k = 0, n = 0, blocks = 0, width = 32;
-  AlignedBuffer w;
-};
-void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t width = 32);
 
 // Arguments of one fused step for `rows` rows.
 struct StepArgs {
@@ -165,6 +172,12 @@ void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64
 void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
                  int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate = false,
                  bool last_first = false);
+
+// packed_gemm over every panel for many rows (a whole sequence's T*B): the rows in blocks
+// that stay in L2 while all the panels pass over them. Each output is summed as by
+// packed_gemm (the same on either tile width, whatever the row count).
+void packed_gemm_rows(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
+                      int64_t ldc, bool accumulate = false);
 
 // Backward of the gate nonlinearities of one step for rows [0, rows), units [0, H).
 // Writes dgi [rows, G*H] (ldgi) and dgh [rows, G*H] (may equal dgi except for GRU),
