@@ -607,7 +607,8 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       if (lstm) std::copy(dcell.data(), dcell.data() + batch * H, result.dc0.data() + slot * batch * H);
 
       // The input-projection gradients of all steps in three large products (dx inside the
-      // fast loop's steps instead where fast_backward_computes_dx()).
+      // fast loop's steps instead where fast_backward_computes_dx(), or on the fast path's
+      // panel tiles where fast_input_gradient() takes it).
       if constexpr (std::is_same_v<T, float>) {
         if (!dx_done && done) {
           dx_done = detail::fast_input_gradient(batch, steps * batch, GH, in, dgi, w.w_ih,
