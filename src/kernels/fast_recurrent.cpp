@@ -182,7 +182,12 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
   }
 }
 
-void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t width) {
+namespace {
+
+// The panels of a PackedMatrix of B [k, n]: copy_row(kk, c0, cols, dst) writes B[kk][c0 ..
+// c0 + cols) to dst; the columns past n are zeros.
+template <class CopyRow>
+void pack_panels(PackedMatrix& p, int64_t k, int64_t n, int64_t width, CopyRow copy_row) {
   const int64_t W = width;
   p.k = k;
   p.n = n;
@@ -193,28 +198,25 @@ void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t 
     float* panel = p.w.data() + nb * k * W;
     const int64_t c0 = nb * W, cols = std::min<int64_t>(W, n - c0);
     for (int64_t kk = 0; kk < k; ++kk) {
-      std::memcpy(panel + kk * W, b + kk * n + c0, static_cast<size_t>(cols) * sizeof(float));
-      if (cols < W) std::memset(panel + kk * W + cols, 0, static_cast<size_t>(W - cols) * sizeof(float));
+      copy_row(kk, c0, cols, panel + kk * W);
+      std::fill(panel + kk * W + cols, panel + (kk + 1) * W, 0.0f);
     }
   }
 }
 
+}  // namespace
+
+void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t width) {
+  pack_panels(p, k, n, width, [&](int64_t kk, int64_t c0, int64_t cols, float* dst) {
+    std::memcpy(dst, b + kk * n + c0, static_cast<size_t>(cols) * sizeof(float));
+  });
+}
+
 void pack_matrix_transposed(PackedMatrix& p, int64_t k, int64_t n, const float* bt, int64_t width) {
-  const int64_t W = width;
-  p.k = k;
-  p.n = n;
-  p.width = W;
-  p.blocks = (n + W - 1) / W;
-  p.w.resize(static_cast<size_t>(p.blocks * k * W));
-  // Panel nb reads W rows of bt side by side (one stream each), and writes its [k][W] in order.
-  for (int64_t nb = 0; nb < p.blocks; ++nb) {
-    float* panel = p.w.data() + nb * k * W;
-    const int64_t c0 = nb * W, cols = std::min<int64_t>(W, n - c0);
-    for (int64_t kk = 0; kk < k; ++kk) {
-      for (int64_t c = 0; c < cols; ++c) panel[kk * W + c] = bt[(c0 + c) * k + kk];
-      for (int64_t c = cols; c < W; ++c) panel[kk * W + c] = 0.0f;
-    }
-  }
+  // A panel reads its W rows of bt side by side (one stream each) and writes [k][W] in order.
+  pack_panels(p, k, n, width, [&](int64_t kk, int64_t c0, int64_t cols, float* dst) {
+    for (int64_t c = 0; c < cols; ++c) dst[c] = bt[(c0 + c) * k + kk];
+  });
 }
 
 void packed_gemm_rows(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
