@@ -119,8 +119,10 @@ int64_t l2_cache_bytes() {
 // OpenBLAS (T = 100, interleaved, median of 5; L2 2 MiB): one thread, inference 1.02-1.04x
 // (LSTM H = 256/512, GRU/RNN H = 512 at B = 16; RNN H = 1024 B = 64), training 1.00-1.02x;
 // two threads 1.05-1.11x and 0.98-1.27x. With 12-16 MiB of W_ih (LSTM/GRU H = 1024) it
-// was 1-2% slower.
-bool sequence_products(int64_t weight_bytes) { return weight_bytes <= 2 * l2_cache_bytes(); }
+// was 1-3% slower.
+bool sequence_products(int64_t batch, int64_t w_ih_bytes) {
+  return batch >= kPanelRows && w_ih_bytes <= 2 * l2_cache_bytes();
+}
 
 bool fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidden) {
   const int64_t bytes = gate_count(mode) * hidden * (input + hidden) * int64_t{4};
@@ -130,9 +132,8 @@ bool fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidden) {
 
 InputProduct fast_input_product(CellMode mode, int64_t batch, int64_t input, int64_t hidden) {
   if (fuses_input(mode, batch, input, hidden)) return InputProduct::Fused;
-  const int64_t bytes = gate_count(mode) * hidden * input * int64_t{4};
-  return batch >= kPanelRows && sequence_products(bytes) ? InputProduct::Sequence
-                                                         : InputProduct::Caller;
+  const int64_t w_ih_bytes = gate_count(mode) * hidden * input * int64_t{4};
+  return sequence_products(batch, w_ih_bytes) ? InputProduct::Sequence : InputProduct::Caller;
 }
 
 // Two threads on a step's units exchange the whole state every step (each reads the rows
@@ -256,8 +257,7 @@ bool fast_backward_computes_dx(CellMode mode, int64_t batch, int64_t input, int6
 
 bool fast_input_gradient(int64_t rows_per_step, int64_t rows, int64_t gates_hidden, int64_t input,
                          const float* dgi, const float* w_ih, float* dx, bool accumulate) {
-  if (rows_per_step < kPanelRows || !sequence_products(gates_hidden * input * int64_t{4}))
-    return false;
+  if (!sequence_products(rows_per_step, gates_hidden * input * int64_t{4})) return false;
   static thread_local fast::PackedMatrix packed_tls;
   fast::PackedMatrix& packed = packed_tls;
   fast::pack_matrix(packed, gates_hidden, input, w_ih, 16);
