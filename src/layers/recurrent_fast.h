@@ -82,7 +82,8 @@ void fast_backward_direction(const FastBackwardArgs& a);
 bool fast_backward_computes_dx(CellMode mode, int64_t batch, int64_t input, int64_t hidden);
 
 // dx (+)= dgi W_ih for all steps' rows at once, on the panel tiles, where the batch takes
-// the panel path (true returned; false: the caller computes it).
+// the panel path and W_ih is at most twice the L2 (true returned; false: the caller
+// computes it).
 bool fast_input_gradient(int64_t rows_per_step, int64_t rows, int64_t gates_hidden, int64_t input,
                          const float* dgi, const float* w_ih, float* dx, bool accumulate);
 
