@@ -24,9 +24,11 @@ inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 // ---- elementwise math ---------------------------------------------------------------------
 // exp: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial for e^r (Cephes' expf coefficients),
 // 2^n by building the exponent. Inputs are clamped to [-88, 88] (e^88 = 1.65e38 is finite;
-// e^-88 is a denormal and flushes to 0, which only matters below 1e-38).
+// e^-88 is a denormal and flushes to 0, which only matters below 1e-38). The clamps take the
+// bound first: max and min return their second operand when one is NaN, so a NaN (a diverged
+// model's) comes out of exp, sigmoid and tanh as NaN, not as a finite value.
 inline __m256 v_exp(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
+  x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.0f), x));
   const __m256 fx = _mm256_floor_ps(
       _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
   __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);

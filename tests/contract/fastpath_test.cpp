@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <vector>
 
 #include "rnn/kernels/fast_recurrent.h"
@@ -205,6 +206,38 @@ TEST(FastPathPacking, WeightChangesAreSeenByTheNextCall) {
                                     std::vector<double>(ref_y.begin(), ref_y.end()), 1e-5, 1e-4));
         previous = fast_y;
       }
+    }
+  }
+}
+
+// A NaN weight (a diverged model's) gives NaN outputs where the reference path does, on the
+// batch-1 and the panel path alike; the gate functions must not clamp it to a finite value.
+TEST(FastPath, NaNWeightGivesNaNLikeTheReferencePath) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA: the fast path is not used";
+  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH}) {
+    for (int64_t batch : {1, 16}) {
+      RecurrentConfig config;
+      config.mode = mode;
+      config.input_size = 5;
+      config.hidden_size = 24;
+      Rng rng(8);
+      Parameters<float> store;
+      Recurrent<float> module(config, store, rng);
+      store.value(ParamId{1})[7] = std::numeric_limits<float>::quiet_NaN();  // weight_hh_l0
+      RecurrentInput<float> in;
+      in.x = random_f({3, batch, 5}, rng);
+      const std::vector<float> fast_y = module.forward(in, Mode::Eval, nullptr, nullptr).y.values();
+      kernels::ScopedBackend reference(kernels::Backend::Reference);
+      const std::vector<float> ref_y = module.forward(in, Mode::Eval, nullptr, nullptr).y.values();
+      const std::string what = to_string(mode) + " B" + std::to_string(batch);
+      EXPECT_EQ(store.info(ParamId{1}).name, "weight_hh_l0") << what;
+      int nans = 0, differ = 0;
+      for (size_t i = 0; i < ref_y.size(); ++i) {
+        nans += std::isnan(ref_y[i]) ? 1 : 0;
+        differ += std::isnan(fast_y[i]) != std::isnan(ref_y[i]) ? 1 : 0;
+      }
+      EXPECT_GT(nans, 0) << what;
+      EXPECT_EQ(differ, 0) << what << ": outputs NaN on one path only";
     }
   }
 }
@@ -422,6 +455,15 @@ TEST(FastMath, ExpSigmoidTanhAccuracy) {
   EXPECT_LT(sig_rel, 1e-6);
   EXPECT_LT(tanh_abs, 2.5e-7);
   EXPECT_LT(tanh_rel, 1e-6);
+  // A NaN (a diverged model's) comes out as NaN, not as a clamped finite value.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> in(9, nan), out(9, 0.0f);
+  kernels::fast::exp_n(in.data(), out.data(), 9);
+  for (float v : out) EXPECT_TRUE(std::isnan(v));
+  kernels::fast::sigmoid_n(in.data(), out.data(), 9);
+  for (float v : out) EXPECT_TRUE(std::isnan(v));
+  kernels::fast::tanh_n(in.data(), out.data(), 9);
+  for (float v : out) EXPECT_TRUE(std::isnan(v));
 }
 
 }  // namespace
