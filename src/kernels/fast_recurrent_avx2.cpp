@@ -230,7 +230,8 @@ inline void rnn_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int
     const int64_t n = imin(8, H - j);
     __m256 pre = _mm256_add_ps(acc[v], _mm256_load_ps(bias + v * 8));
     if (s.gi) pre = _mm256_add_ps(load_n(s.gi + b * s.ldgi + j, n), pre);
-    const __m256 h = relu ? _mm256_max_ps(pre, _mm256_setzero_ps()) : v_tanh(pre);
+    // max(0, pre) with the zero first: a NaN passes (max returns its second operand then).
+    const __m256 h = relu ? _mm256_max_ps(_mm256_setzero_ps(), pre) : v_tanh(pre);
     if (s.gates) store_n(s.gates + b * H + j, h, n);
     if (on) {
       store_n(s.h_new + b * H + j, h, n);

@@ -316,7 +316,7 @@ inline void rnn_vec(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask1
                     bool relu) {
   __m512 pre = _mm512_add_ps(acc, bias);
   if (s.gi) pre = _mm512_add_ps(load(s.gi + b * s.ldgi + j, m), pre);
-  const __m512 h = relu ? _mm512_max_ps(pre, _mm512_setzero_ps()) : z_tanh(pre);
+  const __m512 h = relu ? _mm512_max_ps(_mm512_setzero_ps(), pre) : z_tanh(pre);
   if (s.gates) store(s.gates + b * H + j, h, m);
   if (!s.active || s.active[b]) {
     store(s.h_new + b * H + j, h, m);

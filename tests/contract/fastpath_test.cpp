@@ -211,10 +211,11 @@ TEST(FastPathPacking, WeightChangesAreSeenByTheNextCall) {
 }
 
 // A NaN weight (a diverged model's) gives NaN outputs where the reference path does, on the
-// batch-1 and the panel path alike; the gate functions must not clamp it to a finite value.
+// batch-1 and the panel path alike: the gate functions and ReLU must not turn it into a finite
+// value (max(0, x) with the zero first, as std::max(x, 0) passes a NaN x on).
 TEST(FastPath, NaNWeightGivesNaNLikeTheReferencePath) {
   if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA: the fast path is not used";
-  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH}) {
+  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH, CellMode::RNN_RELU}) {
     for (int64_t batch : {1, 16}) {
       RecurrentConfig config;
       config.mode = mode;
