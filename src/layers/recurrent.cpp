@@ -96,19 +96,6 @@ Tensor<T> pooled_tensor(const Shape& shape) {
   return Tensor<T>(shape, activation_pool<T>().take(static_cast<size_t>(shape_numel(shape))));
 }
 
-// b_ih's gradient over all steps: after the fast loop with the column sums in registers (the
-// same adds in the same order as the plain loop).
-template <class T>
-void add_bias_gradient(bool fast, int64_t rows, int64_t cols, const T* dgi, T* grad) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (fast && grad) {
-      kernels::fast::add_column_sums(rows, cols, dgi, cols, grad);
-      return;
-    }
-  }
-  detail::add_column_sums(rows, cols, dgi, grad);
-}
-
 }  // namespace
 
 template <class T>
@@ -556,6 +543,7 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
           ba.dgi = dgi;
           ba.g_w_hh = g.w_hh;
           ba.g_b_hh = g.b_hh;
+          ba.g_b_ih = g.b_ih;
           ba.dh_sq = record ? dh_sq.data() : nullptr;
           if (detail::fast_backward_computes_dx(c.mode, batch, in, H)) {
             ba.w_ih = w.w_ih;
@@ -617,7 +605,8 @@ RecurrentGradInput<T> Recurrent<T>::backward(const RecurrentCache<T>& cache,
       }
       if (!dx_done) kernels::matmul_nn<T>(steps * batch, in, GH, dgi, w.w_ih, dx.data(), true);
       kernels::matmul_tn<T>(GH, in, steps * batch, dgi, x.data(), g.w_ih, true);
-      add_bias_gradient(done, steps * batch, GH, dgi, g.b_ih);
+      // The fast backward took b_ih's gradient with b_hh's.
+      if (!done && g.b_ih) detail::add_column_sums(steps * batch, GH, dgi, g.b_ih);
     }
     const Tensor<T>& mask = cache.masks[static_cast<size_t>(layer)];
     if (!mask.empty()) {

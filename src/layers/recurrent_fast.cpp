@@ -271,6 +271,28 @@ bool fast_input_gradient(int64_t rows_per_step, int64_t rows, int64_t gates_hidd
   return true;
 }
 
+namespace {
+
+// b_ih += the column sums of dgi [rows, G*H], and b_hh's first `shared` columns += the same
+// sums: one pass over dgi (from memory: T*B*G*H floats) where each bias took one. Summed into
+// zeros first, so both get the same values (as each did from its own pass when it started at
+// zero).
+void add_bias_gradients(int64_t rows, int64_t gates_hidden, int64_t shared, const float* dgi,
+                        float* g_b_ih, float* g_b_hh) {
+  if (!g_b_ih || !g_b_hh) {
+    if (g_b_ih) fast::add_column_sums(rows, gates_hidden, dgi, gates_hidden, g_b_ih);
+    if (g_b_hh) fast::add_column_sums(rows, shared, dgi, gates_hidden, g_b_hh);
+    return;
+  }
+  static thread_local std::vector<float> sums;
+  sums.assign(static_cast<size_t>(gates_hidden), 0.0f);
+  fast::add_column_sums(rows, gates_hidden, dgi, gates_hidden, sums.data());
+  for (int64_t j = 0; j < gates_hidden; ++j) g_b_ih[j] += sums[static_cast<size_t>(j)];
+  for (int64_t j = 0; j < shared; ++j) g_b_hh[j] += sums[static_cast<size_t>(j)];
+}
+
+}  // namespace
+
 void fast_backward_direction(const FastBackwardArgs& a) {
   const int64_t T = a.steps, B = a.batch, H = a.hidden;
   const int64_t G = gate_count(a.mode), GH = G * H;
@@ -421,7 +443,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
   const int64_t from_dgi = gru ? 2 * H : GH;  // dgh's gates equal to dgi's
   kernels::gemm<float>(kernels::Trans::Yes, kernels::Trans::No, from_dgi, H, T * B, 1.0f, a.dgi, GH,
                        h_by_time, H, 1.0f, a.g_w_hh, H);
-  if (a.g_b_hh) fast::add_column_sums(T * B, from_dgi, a.dgi, GH, a.g_b_hh);
+  add_bias_gradients(T * B, GH, from_dgi, a.dgi, a.g_b_ih, a.g_b_hh);
   if (gru) {
     kernels::matmul_tn<float>(H, H, T * B, dgh_n, h_by_time, a.g_w_hh + from_dgi * H, true);
     if (a.g_b_hh) fast::add_column_sums(T * B, H, dgh_n, H, a.g_b_hh + from_dgi);

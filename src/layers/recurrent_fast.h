@@ -72,6 +72,9 @@ struct FastBackwardArgs {
   bool dx_accumulate = false;
   float* g_w_hh = nullptr;  // += 
   float* g_b_hh = nullptr;  // += (may be null)
+  // += (may be null): b_ih's gradient, the column sums of dgi, which b_hh's gates other than
+  // GRU's n gate share; taken here with them in one pass over dgi.
+  float* g_b_ih = nullptr;
   // When not null: [T, B] by processing step, the sum of squares (in double) of each row of
   // dLoss/dh at that step (recurrent part plus dy).
   double* dh_sq = nullptr;
