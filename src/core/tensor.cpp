@@ -68,4 +68,12 @@ void check_finite(std::span<const T> values, const std::string& name) {
 template void check_finite<float>(std::span<const float>, const std::string&);
 template void check_finite<double>(std::span<const double>, const std::string&);
 
+template <class T>
+bool all_finite(std::span<const T> values) {
+  return !any_non_finite(values.data(), values.data() + values.size());
+}
+
+template bool all_finite<float>(std::span<const float>);
+template bool all_finite<double>(std::span<const double>);
+
 }  // namespace rnn

@@ -1,14 +1,16 @@
 #include "recurrent_fast.h"
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <span>
 #include <utility>
 #include <vector>
 
-#include <omp.h>
-
 #include "packed_weights_cache.h"
+#include "rnn/core/tensor.h"
 #include "rnn/kernels/fast_recurrent.h"
 #include "rnn/kernels/gemm.h"
 
@@ -195,11 +197,15 @@ void fast_forward_direction(const FastForwardArgs& a) {
   auto slot = [&](int64_t s) { return pingpong ? (s & 1) : s; };
 
   const bool by_rows = threads > 1 && splits_rows(B, static_cast<int64_t>(packed.w.size()) * 4);
+  const bool check_x = fused && a.x_non_finite != nullptr;
+  std::atomic<bool> x_bad{false};
 
   auto loop = [&] {
     fast::ScopedFlushDenormals ftz;
     const auto [u0, u1] = by_rows ? std::pair<int64_t, int64_t>{0, units} : share(units);
     const auto [r0, r1] = by_rows ? share(B) : std::pair<int64_t, int64_t>{0, B};
+    // The rows of x this thread checks: its own, or a share of all that the step reads.
+    const auto [c0, c1] = share(B);
     float* my_scratch = scratch.data() + scratch_per_thread * omp_get_thread_num();
     if (sequence_input) {
       // gi of all steps first, the threads on shares of its rows (each output the same).
@@ -217,6 +223,12 @@ void fast_forward_direction(const FastForwardArgs& a) {
       if (fused) {
         st.x = a.x + (t * B + r0) * a.input;
         st.ldx = a.input;
+        if (check_x) {
+          const float* xc = a.x + (t * B + c0) * a.input;
+          if (!all_finite(std::span<const float>(xc, static_cast<size_t>((c1 - c0) * a.input)))) {
+            x_bad.store(true, std::memory_order_relaxed);
+          }
+        }
       } else {
         st.gi = a.gi + (t * B + r0) * GH;
         st.ldgi = GH;
@@ -243,6 +255,7 @@ void fast_forward_direction(const FastForwardArgs& a) {
     }
   };
   run_on_threads(threads, loop);
+  if (check_x && x_bad.load()) *a.x_non_finite = true;
 }
 
 // Where the forward fuses the input product into its steps, dx_t = dgi_t W_ih

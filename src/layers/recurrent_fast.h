@@ -45,6 +45,10 @@ struct FastForwardArgs {
   float* hn = nullptr;      // [T, B, H] GRU or null
   float* y = nullptr;       // y[t, b, :] at y + (t*B + b)*ldy
   int64_t ldy = 0;
+  // When not null (only where the input product is fused): each step's rows of x are checked
+  // for Inf/NaN while the step reads them, and *x_non_finite set when one is found (the
+  // caller's separate pass over x from memory left out; the loop still runs to the end).
+  bool* x_non_finite = nullptr;
 };
 void fast_forward_direction(const FastForwardArgs& a);
 

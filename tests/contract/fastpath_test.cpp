@@ -243,6 +243,67 @@ TEST(FastPath, NaNWeightGivesNaNLikeTheReferencePath) {
   }
 }
 
+// Where the fast path checks x inside its steps (input product fused), a NaN or Inf anywhere
+// in x gives the error of the separate check: the same value and flat index, in either
+// layout, at 1 and 2 threads; nothing is returned.
+TEST(FastPath, NonFiniteInputNamedLikeTheSeparateCheck) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA: the fast path is not used";
+  auto error_of = [](const Recurrent<float>& module, const RecurrentInput<float>& in) {
+    try {
+      module.forward(in, Mode::Eval, nullptr, nullptr);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  kernels::set_min_parallel_step_macs(1);
+  for (CellMode mode : {CellMode::LSTM, CellMode::GRU, CellMode::RNN_TANH}) {
+    for (int64_t batch : {1, 16, 40}) {
+      for (bool batch_first : {false, true}) {
+        RecurrentConfig config;
+        config.mode = mode;
+        config.input_size = 7;
+        config.hidden_size = 20;
+        config.num_layers = 2;
+        config.bidirectional = true;
+        config.batch_first = batch_first;
+        Rng rng(4);
+        Parameters<float> store;
+        Recurrent<float> module(config, store, rng);
+        const int64_t steps = 5;
+        RecurrentInput<float> in;
+        in.x = random_f(batch_first ? Shape{batch, steps, 7} : Shape{steps, batch, 7}, rng);
+        const int64_t n = in.x.numel();
+        for (int64_t at : {int64_t{0}, n / 2 + 3, n - 1}) {
+          for (float bad :
+               {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+            RecurrentInput<float> dirty = in;
+            dirty.x[at] = bad;
+            std::string expected;
+            {
+              kernels::ScopedBackend reference(kernels::Backend::Reference);
+              expected = error_of(module, dirty);
+            }
+            const std::string what = to_string(mode) + " B" + std::to_string(batch) +
+                                     (batch_first ? " batch_first" : "") + " at " +
+                                     std::to_string(at);
+            EXPECT_NE(expected.find("input x holds a non-finite value"), std::string::npos)
+                << expected;
+            EXPECT_NE(expected.find("at flat index " + std::to_string(at)), std::string::npos)
+                << expected;
+            for (int threads : {1, 2}) {
+              kernels::set_num_threads(threads);
+              EXPECT_EQ(error_of(module, dirty), expected) << what << ", " << threads << " threads";
+            }
+          }
+        }
+      }
+    }
+  }
+  kernels::set_num_threads(0);
+  kernels::set_min_parallel_step_macs(0);
+}
+
 // The stepper (float fused path, float plain path with projection, double) equals forward.
 template <class T>
 void check_stepper(CellMode mode, int64_t proj, double atol, double rtol, int64_t hidden = 11) {

@@ -1,5 +1,6 @@
-// rnn::check_finite: the blocked, vectorised scan must find every kind of non-finite value
-// wherever it sits (block edges, tails, a clean block after a dirty one) and name its index.
+// rnn::check_finite and all_finite: the blocked, vectorised scan must find every kind of
+// non-finite value wherever it sits (block edges, tails, a clean block after a dirty one), and
+// check_finite name its index.
 #include <cmath>
 #include <limits>
 #include <string>
@@ -31,6 +32,7 @@ void every_position_and_kind() {
     v[0] = std::numeric_limits<T>::max();
     if (n > 1) v[1] = std::numeric_limits<T>::denorm_min();
     EXPECT_EQ(error_of(v), "") << n;
+    EXPECT_TRUE(rnn::all_finite<T>(std::span<const T>(v))) << n;
     for (size_t at : {size_t{0}, n / 2, n - 1, size_t{4095}, size_t{4096}}) {
       if (at >= n) continue;
       for (T b : bad) {
@@ -39,6 +41,7 @@ void every_position_and_kind() {
         const std::string msg = error_of(w);
         EXPECT_NE(msg.find("x holds a non-finite value"), std::string::npos) << msg;
         EXPECT_NE(msg.find("at flat index " + std::to_string(at)), std::string::npos) << msg;
+        EXPECT_FALSE(rnn::all_finite<T>(std::span<const T>(w))) << n << " at " << at;
       }
     }
   }

@@ -128,4 +128,8 @@ void check_shape(const Tensor<T>& t, const Shape& expected, const std::string& n
 template <class T>
 void check_finite(std::span<const T> values, const std::string& name);
 
+// True when no element is NaN or Inf (check_finite's scan, without the error).
+template <class T>
+bool all_finite(std::span<const T> values);
+
 }  // namespace rnn
