@@ -514,37 +514,50 @@ void fused_epilogue(const PackedGates& p, const float* pre, int64_t ldpre, int64
   }
 }
 
-void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
-                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate, bool last_first) {
-  if (block_begin >= block_end) return;
-  if (p.width == 16 && avx512_enabled()) {
+namespace {
+
+// packed_gemm's panel-width (16) products for A's rows as TileRows (one part or two).
+void panel_gemm(const PackedMatrix& p, int64_t m, const TileRows& rows, float* c, int64_t ldc,
+                int64_t block_begin, int64_t block_end, bool accumulate, bool last_first) {
+  if (avx512_enabled()) {
     avx512::PanelOptions o;
     o.accumulate = accumulate;
     o.last_cols = block_end == p.blocks ? p.n - (p.blocks - 1) * 16 : 16;
     o.last_first = last_first;
-    avx512::panels(plain_rows(a, lda, p.k), p.w.data() + block_begin * p.k * 16, p.k * 16,
-                   block_end - block_begin, c + block_begin * 16, ldc, m, o);
+    avx512::panels(rows, p.w.data() + block_begin * p.k * 16, p.k * 16, block_end - block_begin,
+                   c + block_begin * 16, ldc, m, o);
     return;
   }
-  if (p.width == 16) {
-    alignas(32) float tail[6 * 16];
-    for (int64_t i = block_begin; i < block_end; ++i) {
-      const int64_t nb = last_first ? block_end - 1 - (i - block_begin) : i;
-      const float* panel = p.w.data() + nb * p.k * 16;
-      const int64_t j = nb * 16, n = imin(16, p.n - j);
-      if (n == 16 && !accumulate) {
-        panel16(plain_rows(a, lda, p.k), panel, c + j, ldc, m);
-        continue;
-      }
-      for (int64_t b = 0; b < m; b += 6) {
-        const int64_t rows = imin(6, m - b);
-        panel16(plain_rows(a + b * lda, lda, p.k), panel, tail, 16, rows);
-        for (int64_t r = 0; r < rows; ++r) {
-          float* out = c + (b + r) * ldc + j;
-          for (int64_t x = 0; x < n; ++x) out[x] = accumulate ? out[x] + tail[r * 16 + x] : tail[r * 16 + x];
-        }
+  alignas(32) float tail[6 * 16];
+  for (int64_t i = block_begin; i < block_end; ++i) {
+    const int64_t nb = last_first ? block_end - 1 - (i - block_begin) : i;
+    const float* panel = p.w.data() + nb * p.k * 16;
+    const int64_t j = nb * 16, n = imin(16, p.n - j);
+    if (n == 16 && !accumulate) {
+      panel16(rows, panel, c + j, ldc, m);
+      continue;
+    }
+    for (int64_t b = 0; b < m; b += 6) {
+      const int64_t r6 = imin(6, m - b);
+      panel16(rows.from_row(b), panel, tail, 16, r6);
+      for (int64_t r = 0; r < r6; ++r) {
+        float* out = c + (b + r) * ldc + j;
+        for (int64_t x = 0; x < n; ++x)
+          out[x] = accumulate ? out[x] + tail[r * 16 + x] : tail[r * 16 + x];
       }
     }
+  }
+}
+
+}  // namespace
+
+void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, float* c,
+                 int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate,
+                 bool last_first) {
+  if (block_begin >= block_end) return;
+  if (p.width == 16) {
+    panel_gemm(p, m, plain_rows(a, lda, p.k), c, ldc, block_begin, block_end, accumulate,
+               last_first);
     return;
   }
   for (int64_t i = block_begin; i < block_end; ++i) {
@@ -556,6 +569,20 @@ void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, 
   }
 }
 
+void packed_gemm_two_part(const PackedMatrix& p, int64_t m, const float* x, int64_t ldx, int64_t kx,
+                          const float* a, int64_t lda, float* c, int64_t ldc, int64_t block_begin,
+                          int64_t block_end, bool last_first) {
+  if (block_begin >= block_end) return;
+  TileRows rows;
+  rows.x = x;
+  rows.ldx = ldx;
+  rows.kx = kx;
+  rows.a = a;
+  rows.lda = lda;
+  rows.ka = p.k - kx;
+  panel_gemm(p, m, rows, c, ldc, block_begin, block_end, false, last_first);
+}
+
 void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64_t row_end) {
   const int64_t H = a.hidden;
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
@@ -563,11 +590,11 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
   const int64_t GH = G * H;
   for (int64_t b = row_begin; b < row_end; ++b) {
     float* di = a.dgi + b * GH;
-    float* dh_ = a.dgh + b * GH;
+    float* dh_ = a.dgh ? a.dgh + b * GH : nullptr;
     if (a.active && !a.active[b]) {
       for (int64_t j = 0; j < GH; ++j) {
         di[j] = 0.0f;
-        dh_[j] = 0.0f;
+        if (dh_) dh_[j] = 0.0f;
       }
       if (a.cell == Cell::LSTM) {
         for (int64_t j = 0; j < H; ++j) a.dc_prev[b * H + j] = a.dc[b * H + j];
@@ -598,7 +625,7 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
           store_n(di + H + j, d_f, n);
           store_n(di + 2 * H + j, d_g, n);
           store_n(di + 3 * H + j, d_o, n);
-          if (dh_ != di) {
+          if (dh_ && dh_ != di) {
             store_n(dh_ + j, d_i, n);
             store_n(dh_ + H + j, d_f, n);
             store_n(dh_ + 2 * H + j, d_g, n);
@@ -617,10 +644,12 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
           store_n(di + j, dar, n);
           store_n(di + H + j, daz, n);
           store_n(di + 2 * H + j, dan, n);
-          store_n(dh_ + j, dar, n);
-          store_n(dh_ + H + j, daz, n);
           const __m256 dhn = _mm256_mul_ps(dan, r);
-          store_n(dh_ + 2 * H + j, dhn, n);
+          if (a.dgh) {
+            store_n(dh_ + j, dar, n);
+            store_n(dh_ + H + j, daz, n);
+            store_n(dh_ + 2 * H + j, dhn, n);
+          }
           if (a.dgh_n) store_n(a.dgh_n + b * H + j, dhn, n);
           break;
         }
@@ -632,7 +661,7 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
                                    : _mm256_fnmadd_ps(h, h, one);
           const __m256 dg = _mm256_mul_ps(d, slope);
           store_n(di + j, dg, n);
-          if (dh_ != di) store_n(dh_ + j, dg, n);
+          if (dh_ && dh_ != di) store_n(dh_ + j, dg, n);
           break;
         }
       }

@@ -326,10 +326,14 @@ void fast_backward_direction(const FastBackwardArgs& a) {
   // dgi_t itself but for GRU's n gate (r times dgi's). GRU's is kept for the step only, its n
   // gate also for every step by time index (dgh_n, [T, B, H]) for dW_hh; the r and z gates'
   // are dgi's. (All of dgh for all steps would be G times as large.)
+  // On the panel path (W_hh packed 16 wide) the step's product reads GRU's dgh in two parts,
+  // r and z from dgi and n from dgh_n, so dgh_step is not written at all.
+  const bool split_gru_dgh = gru && B >= kPanelRows;
   static thread_local fast::AlignedBuffer gru_buffer;  // grow-only, like the packed weights
-  if (gru) gru_buffer.resize(static_cast<size_t>(B * GH + T * B * H));
-  float* dgh_step = gru ? gru_buffer.data() : nullptr;
-  float* dgh_n = gru ? gru_buffer.data() + B * GH : nullptr;
+  const int64_t step_floats = gru && !split_gru_dgh ? B * GH : 0;
+  if (gru) gru_buffer.resize(static_cast<size_t>(step_floats + T * B * H));
+  float* dgh_step = step_floats > 0 ? gru_buffer.data() : nullptr;
+  float* dgh_n = gru ? gru_buffer.data() + step_floats : nullptr;
   // [B, H] buffers: the running dh (two, swapped), the product, dc (two, swapped).
   fast::AlignedBuffer work(static_cast<size_t>(5 * B * H));
   float* dh_cur = work.data();
@@ -397,7 +401,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       pw.dh = cur;
       pw.dc = dcc;
       pw.dgi = a.dgi + t * B * GH;
-      pw.dgh = gru ? dgh_step : pw.dgi;
+      pw.dgh = !gru ? pw.dgi : (split_gru_dgh ? nullptr : dgh_step);
       pw.dgh_n = gru ? dgh_n + t * B * H : nullptr;
       pw.dc_prev = dcn;
       fast::pointwise_backward(pw, b0, b1);
@@ -412,6 +416,12 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       const int64_t dh0 = std::min(nb0, dh_blocks), dh1 = std::min(nb1, dh_blocks);
       const int64_t dx0 = std::max(nb0, dh_blocks) - dh_blocks, dx1 = std::max(nb1, dh_blocks) - dh_blocks;
       auto dh_product = [&] {
+        if (split_gru_dgh) {
+          fast::packed_gemm_two_part(packed, pm, a.dgi + (t * B + p0) * GH, GH, 2 * H,
+                                     dgh_n + (t * B + p0) * H, H, prod + p0 * H, H, dh0, dh1,
+                                     last_first);
+          return;
+        }
         const float* dgh = gru ? dgh_step : a.dgi + t * B * GH;
         fast::packed_gemm(packed, pm, dgh + p0 * GH, GH, prod + p0 * H, H, dh0, dh1, false, last_first);
       };

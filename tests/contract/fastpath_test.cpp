@@ -419,6 +419,55 @@ TEST(FastKernels, ColumnSumsEqualPlainLoop) {
 // split of the rows (the threads' shares) and on the AVX2 and AVX-512 tiles, and adding to
 // what is there with `accumulate`. Sizes around the 16-column panels, the 8-row tiles and
 // the row blocks (1 MiB of the left operand: 256 rows at K = 1024).
+// A's rows in two parts (GRU's backward: r and z from dgi, n from dgh_n) give the bits of A
+// in one piece, on either tile width, over any panel range and order.
+TEST(FastKernels, TwoPartProductEqualsOnePiece) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA";
+  namespace fast = kernels::fast;
+  Rng rng(13);
+  struct Dims {
+    int64_t m, n, kx, ka;
+  };
+  for (const Dims d : {Dims{16, 13, 26, 13}, Dims{43, 40, 80, 40}, Dims{64, 130, 260, 130}}) {
+    const int64_t k = d.kx + d.ka;
+    std::vector<float> whole(static_cast<size_t>(d.m * k)),
+        x(static_cast<size_t>(d.m * (d.kx + 5))), a(static_cast<size_t>(d.m * d.ka)),
+        b(static_cast<size_t>(k * d.n));
+    for (auto& v : b) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    for (int64_t r = 0; r < d.m; ++r) {
+      for (int64_t q = 0; q < k; ++q) {
+        const float v = static_cast<float>(rng.uniform(-1.0, 1.0));
+        whole[static_cast<size_t>(r * k + q)] = v;
+        if (q < d.kx) {
+          x[static_cast<size_t>(r * (d.kx + 5) + q)] = v;  // x's rows with a stride of their own
+        } else {
+          a[static_cast<size_t>(r * d.ka + q - d.kx)] = v;
+        }
+      }
+    }
+    fast::PackedMatrix p;
+    fast::pack_matrix(p, k, d.n, b.data(), 16);
+    for (const bool wide : {true, false}) {
+      if (wide && !fast::avx512_available()) continue;
+      fast::enable_avx512(wide);
+      for (const bool last_first : {false, true}) {
+        for (const int64_t first : {int64_t{0}, p.blocks / 2}) {
+          SCOPED_TRACE(std::to_string(d.m) + " x " + std::to_string(d.n) +
+                       (wide ? " avx512" : " avx2") + (last_first ? " last first" : "") +
+                       " from panel " + std::to_string(first));
+          std::vector<float> one(static_cast<size_t>(d.m * d.n), 7.0f), two = one;
+          fast::packed_gemm(p, d.m, whole.data(), k, one.data(), d.n, first, p.blocks, false,
+                            last_first);
+          fast::packed_gemm_two_part(p, d.m, x.data(), d.kx + 5, d.kx, a.data(), d.ka, two.data(),
+                                     d.n, first, p.blocks, last_first);
+          EXPECT_EQ(one, two);
+        }
+      }
+    }
+    fast::enable_avx512(true);
+  }
+}
+
 TEST(FastKernels, SequenceProductEqualsPlainProduct) {
   if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA";
   namespace fast = kernels::fast;

@@ -173,6 +173,13 @@ void packed_gemm(const PackedMatrix& p, int64_t m, const float* a, int64_t lda, 
                  int64_t ldc, int64_t block_begin, int64_t block_end, bool accumulate = false,
                  bool last_first = false);
 
+// packed_gemm (not accumulating) on a matrix packed 16 wide, A's rows in two parts side by
+// side: A[r, 0:kx] at x + r*ldx, A[r, kx:K] at a + r*lda (GRU's backward: the r and z gates'
+// dgh are dgi's, the n gate's a buffer of its own). The same sums as A in one piece.
+void packed_gemm_two_part(const PackedMatrix& p, int64_t m, const float* x, int64_t ldx, int64_t kx,
+                          const float* a, int64_t lda, float* c, int64_t ldc, int64_t block_begin,
+                          int64_t block_end, bool last_first = false);
+
 // packed_gemm over every panel for many rows (a whole sequence's T*B): the rows in blocks
 // that stay in L2 while all the panels pass over them. Each output is summed as by
 // packed_gemm (the same on either tile width, whatever the row count).
@@ -194,7 +201,7 @@ struct PointwiseBackwardArgs {
   const float* dh = nullptr;     // [rows, H]
   const float* dc = nullptr;     // LSTM
   float* dgi = nullptr;
-  float* dgh = nullptr;
+  float* dgh = nullptr;          // GRU: may be null where dgh_n is given (its r, z are dgi's)
   float* dgh_n = nullptr;        // GRU: dgh's n gate [rows, H] also here, or null
   float* dc_prev = nullptr;      // LSTM
 };
