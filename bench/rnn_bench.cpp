@@ -185,12 +185,31 @@ void register_all() {
 }  // namespace
 
 // `rnn_bench --peak-memory CELL H B T`: one training step (forward + BPTT, I = H) after the
-// model and data exist; prints the resident set before it and the process's peak after it.
+// model and data exist; prints the resident set before it and its high-water mark during it.
 long resident_kb() {
   std::ifstream f("/proc/self/statm");
   long pages = 0, resident = 0;
   f >> pages >> resident;
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// The resident set's high-water mark (VmHWM), set back to the current resident set by
+// reset_peak_resident(): without the reset the peak could be one from before the step
+// (building the model and data).
+long peak_resident_kb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+void reset_peak_resident() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
 }
 
 int peak_memory(int argc, char** argv) {
@@ -208,15 +227,14 @@ int peak_memory(int argc, char** argv) {
   rnn::RecurrentGradOutput<float> up;
   up.dy = random_tensor({t, b, h}, m.rng);
   const long before = resident_kb();
+  reset_peak_resident();
   {
     rnn::RecurrentCachePtr<float> cache;
     auto out = m.module->forward(in, rnn::Mode::Train, &m.rng, &cache);
     auto g = m.module->backward(*cache, up);
     benchmark::DoNotOptimize(g.dx.data());
   }
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  std::printf("{\"before_kb\": %ld, \"peak_kb\": %ld}\n", before, ru.ru_maxrss);
+  std::printf("{\"before_kb\": %ld, \"peak_kb\": %ld}\n", before, peak_resident_kb());
   return 0;
 }
 

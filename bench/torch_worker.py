@@ -9,7 +9,8 @@ nn.GRUCell / nn.RNNCell at batch 1. The process is started pinned (taskset) with
 OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set to the same count by bench/compare.
 
 `torch_worker.py --peak-memory CELL H B T` instead runs one training step in this fresh
-process and prints {"before_kb", "peak_kb"} (resident set before it, peak after it).
+process and prints {"before_kb", "peak_kb"} (resident set before it, its high-water mark
+during it).
 """
 import json
 import os
@@ -91,15 +92,33 @@ def resident_kb():
         return int(f.read().split()[1]) * (os.sysconf("SC_PAGESIZE") // 1024)
 
 
+def peak_resident_kb():
+    """The resident set's high-water mark (VmHWM), which reset_peak() sets back to the current."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def reset_peak():
+    # Without this the peak could be one from before the step (building the model and data).
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def peak_memory(cell, hidden, batch, steps):
-    """One training step in a fresh process: resident set before it, peak after it."""
+    """One training step in a fresh process: resident set before it, peak during it."""
     torch.set_num_threads(1)
     mod, x, _, dy = build(dict(cell=cell, hidden=hidden, batch=batch, seq_len=steps, mode="train"))
     before = resident_kb()
+    reset_peak()
     y, _ = mod(x)
     y.backward(dy)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"before_kb": before, "peak_kb": peak}))
+    print(json.dumps({"before_kb": before, "peak_kb": peak_resident_kb()}))
 
 
 def main():
