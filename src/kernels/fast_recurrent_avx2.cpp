@@ -645,7 +645,7 @@ void pointwise_backward(const PointwiseBackwardArgs& a, int64_t row_begin, int64
           store_n(di + H + j, daz, n);
           store_n(di + 2 * H + j, dan, n);
           const __m256 dhn = _mm256_mul_ps(dan, r);
-          if (a.dgh) {
+          if (dh_) {
             store_n(dh_ + j, dar, n);
             store_n(dh_ + H + j, daz, n);
             store_n(dh_ + 2 * H + j, dhn, n);

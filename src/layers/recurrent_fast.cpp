@@ -328,7 +328,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
   // are dgi's. (All of dgh for all steps would be G times as large.)
   // On the panel path (W_hh packed 16 wide) the step's product reads GRU's dgh in two parts,
   // r and z from dgi and n from dgh_n, so dgh_step is not written at all.
-  const bool split_gru_dgh = gru && B >= kPanelRows;
+  const bool split_gru_dgh = gru && packed.width == 16;
   static thread_local fast::AlignedBuffer gru_buffer;  // grow-only, like the packed weights
   const int64_t step_floats = gru && !split_gru_dgh ? B * GH : 0;
   if (gru) gru_buffer.resize(static_cast<size_t>(step_floats + T * B * H));
@@ -401,7 +401,7 @@ void fast_backward_direction(const FastBackwardArgs& a) {
       pw.dh = cur;
       pw.dc = dcc;
       pw.dgi = a.dgi + t * B * GH;
-      pw.dgh = !gru ? pw.dgi : (split_gru_dgh ? nullptr : dgh_step);
+      pw.dgh = gru ? dgh_step : pw.dgi;  // null where split_gru_dgh
       pw.dgh_n = gru ? dgh_n + t * B * H : nullptr;
       pw.dc_prev = dcn;
       fast::pointwise_backward(pw, b0, b1);
