@@ -65,9 +65,14 @@ bool unchanged(const Entry& e, const Sources& s) {
 
 void pack(fast::PackedGates& packed, const GatePacking& what) {
   packed.input.blocks = 0;
-  if (what.panels && what.input_apart) {
-    fast::pack_gate_panels(packed, what.cell, what.hidden, 0, nullptr, what.b_x, what.kh, what.w_h,
-                           what.b_h);
+  if (what.input_apart) {
+    if (what.panels) {
+      fast::pack_gate_panels(packed, what.cell, what.hidden, 0, nullptr, what.b_x, what.kh,
+                             what.w_h, what.b_h);
+    } else {
+      fast::pack_gates(packed, what.cell, what.hidden, 0, nullptr, what.b_x, what.kh, what.w_h,
+                       what.b_h, what.wide);
+    }
     fast::pack_matrix_transposed(packed.input, what.kx, fast::gate_count(what.cell) * what.hidden,
                                  what.w_x, 16);
   } else if (what.panels) {

@@ -19,7 +19,7 @@ namespace rnn::detail {
 struct GatePacking {
   bool panels = false;
   // W_x packed apart (PackedGates::input, for the input product of all steps at once)
-  // instead of into the gate panels, which then hold W_h only; with panels only.
+  // instead of into the gate panels or blocks, which then hold W_h only.
   bool input_apart = false;
   bool wide = false;  // pack_gates' 16-unit blocks for the AVX-512 tiles
   kernels::fast::Cell cell = kernels::fast::Cell::LSTM;

@@ -247,7 +247,8 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
   if constexpr (std::is_same_v<T, float>) {
     x_checked_in_steps =
         detail::fast_path_usable(c) &&
-        detail::fast_input_product(c.mode, batch, c.input_size, H) == detail::InputProduct::Fused;
+        detail::fast_input_product(c.mode, batch, c.input_size, H, cache_out == nullptr) ==
+            detail::InputProduct::Fused;
   }
   if (!x_checked_in_steps) check_finite<T>(input.x.span(), name + " input x");
   if (!input.h0.empty()) {
@@ -326,7 +327,9 @@ RecurrentOutput<T> Recurrent<T>::forward(const RecurrentInput<T>& input, Mode mo
       // In the fast path's batched loop the input product is part of every step instead, or
       // the fast forward computes gi itself (detail::InputProduct).
       const detail::InputProduct input_product =
-          fast ? detail::fast_input_product(c.mode, batch, in, H) : detail::InputProduct::Caller;
+          fast ? detail::fast_input_product(c.mode, batch, in, H,
+                                            /*packing_kept=*/cache_out == nullptr)
+               : detail::InputProduct::Caller;
       T* gi = input_product == detail::InputProduct::Fused ? nullptr
                                                            : scratch<T>(0, steps * batch * G * H);
       const bool bias_in_gi = w.b_ih != nullptr && !fast;

@@ -122,8 +122,14 @@ int64_t l2_cache_bytes() {
 // (LSTM H = 256/512, GRU/RNN H = 512 at B = 16; RNN H = 1024 B = 64), training 1.00-1.02x;
 // two threads 1.05-1.11x and 0.98-1.27x. With 12-16 MiB of W_ih (LSTM/GRU H = 1024) it
 // was 1-3% slower.
-bool sequence_products(int64_t batch, int64_t w_ih_bytes) {
-  return batch >= kPanelRows && w_ih_bytes <= 2 * l2_cache_bytes();
+// Below the panel batch the same product pays where W_ih's packing is kept between calls
+// (inference) and fits in L2: OpenBLAS packed W_ih afresh on every call, and at T*B = 100
+// rows ran at a third of the tiles' speed. One thread, B = 1, T = 100, interleaved, median of
+// 5: inference 1.04-1.20x at H = 128/256 and RNN H = 512 (1 MiB); with 3-4 MiB of W_ih
+// (LSTM/GRU H = 512) 0.98-1.00x, and in training (packed afresh) 0.97-1.04x.
+bool sequence_products(int64_t batch, int64_t w_ih_bytes, bool packing_kept) {
+  if (batch >= kPanelRows) return w_ih_bytes <= 2 * l2_cache_bytes();
+  return packing_kept && w_ih_bytes <= l2_cache_bytes();
 }
 
 bool fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidden) {
@@ -132,10 +138,12 @@ bool fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidden) {
   return batch >= kFusedFromL3Batch || bytes <= l2_cache_bytes() * 4 / 5;
 }
 
-InputProduct fast_input_product(CellMode mode, int64_t batch, int64_t input, int64_t hidden) {
+InputProduct fast_input_product(CellMode mode, int64_t batch, int64_t input, int64_t hidden,
+                                bool packing_kept) {
   if (fuses_input(mode, batch, input, hidden)) return InputProduct::Fused;
   const int64_t w_ih_bytes = gate_count(mode) * hidden * input * int64_t{4};
-  return sequence_products(batch, w_ih_bytes) ? InputProduct::Sequence : InputProduct::Caller;
+  return sequence_products(batch, w_ih_bytes, packing_kept) ? InputProduct::Sequence
+                                                            : InputProduct::Caller;
 }
 
 // Two threads on a step's units exchange the whole state every step (each reads the rows
@@ -167,7 +175,8 @@ void fast_forward_direction(const FastForwardArgs& a) {
   const int64_t T = a.steps, B = a.batch, H = a.hidden;
   const int64_t G = gate_count(a.mode), GH = G * H;
   const bool panels = B >= kPanelRows;
-  const InputProduct input_product = fast_input_product(a.mode, B, a.input, H);
+  const bool reuse_packing = a.gates == nullptr;  // inference
+  const InputProduct input_product = fast_input_product(a.mode, B, a.input, H, reuse_packing);
   const bool fused = input_product == InputProduct::Fused;
   const bool sequence_input = input_product == InputProduct::Sequence;
   // Packed once per weight set (per thread; in inference reused while the weights are
@@ -184,7 +193,7 @@ void fast_forward_direction(const FastForwardArgs& a) {
   what.kh = H;
   what.w_h = a.w_hh;
   what.b_h = a.b_hh;
-  const fast::PackedGates& packed = packed_gates(what, /*reuse=*/a.gates == nullptr);
+  const fast::PackedGates& packed = packed_gates(what, reuse_packing);
   const std::vector<unsigned char> active = active_flags(T, B, a.reverse, a.lengths);
   const bool all_active = std::all_of(active.begin(), active.end(), [](unsigned char v) { return v != 0; });
   const int threads = fast_threads(B * GH * packed.k());  // the input product too when fused
@@ -270,7 +279,7 @@ bool fast_backward_computes_dx(CellMode mode, int64_t batch, int64_t input, int6
 
 bool fast_input_gradient(int64_t rows_per_step, int64_t rows, int64_t gates_hidden, int64_t input,
                          const float* dgi, const float* w_ih, float* dx, bool accumulate) {
-  if (!sequence_products(rows_per_step, gates_hidden * input * int64_t{4})) return false;
+  if (!sequence_products(rows_per_step, gates_hidden * input * int64_t{4}, false)) return false;
   static thread_local fast::PackedMatrix packed_tls;
   fast::PackedMatrix& packed = packed_tls;
   fast::pack_matrix(packed, gates_hidden, input, w_ih, 16);

@@ -17,9 +17,11 @@ int fast_threads(int64_t macs);
 
 // Where the fast forward's input projection x W_ih^T comes from: the caller (gi given,
 // computed by BLAS), the forward itself over all steps at once into gi (on the panel tiles,
-// from FastForwardArgs::x and w_ih), or each step (fused: no gi at all).
+// from FastForwardArgs::x and w_ih), or each step (fused: no gi at all). packing_kept: the
+// weights' packings are reused between calls (inference, FastForwardArgs::gates null).
 enum class InputProduct { Caller, Sequence, Fused };
-InputProduct fast_input_product(CellMode mode, int64_t batch, int64_t input, int64_t hidden);
+InputProduct fast_input_product(CellMode mode, int64_t batch, int64_t input, int64_t hidden,
+                                bool packing_kept);
 
 struct FastForwardArgs {
   CellMode mode = CellMode::LSTM;
