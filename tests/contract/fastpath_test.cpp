@@ -168,6 +168,9 @@ const std::vector<Case> kCases = {
     // 6-row tiles (43 = 7 x 6 + 1), GRU 3 panels (input apart) in 8-row tiles (43 = 5 x 8 + 3).
     {CellMode::LSTM, 16, 48, 43, 4, 1, false, true},
     {CellMode::GRU, 1000, 40, 43, 3, 1, false, true},
+    // (The AVX-512 LSTM/GRU epilogues take 4 rows at a time: 43 = 10 x 4 + 3.) An RNN's full
+    // 64-unit groups and a part one (130 = 2 x 64 + 2) with tanh on the panel path.
+    {CellMode::RNN_TANH, 11, 130, 19, 3, 1, true, true},
 };
 INSTANTIATE_TEST_SUITE_P(Shapes, FastPath, ::testing::ValuesIn(kCases),
                          [](const auto& p) { return case_name(p.param); });
