@@ -263,17 +263,13 @@ inline void z_tanh_n(__m512 (&x)[N]) {
   }
 }
 
-inline __m512 z_sigmoid(__m512 x) {
-  __m512 v[1] = {x};
-  z_sigmoid_n<1>(v);
-  return v[0];
-}
-
 inline __m512 z_tanh(__m512 x) {
   __m512 v[1] = {x};
   z_tanh_n<1>(v);
   return v[0];
 }
+
+#undef RNN_EACH
 
 // Lanes [0, n) of 16.
 inline __mmask16 lanes(int64_t n) {
