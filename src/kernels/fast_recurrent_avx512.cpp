@@ -314,7 +314,8 @@ template <int R>
 inline void lstm_rows(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask16 m,
                       const __m512 (&sums)[R][4], const __m512 (&bias)[4]) {
   __m512 sig[3 * R], g[R], c[R], tc[R], cp[R];  // sig: i, f, o of each row
-  _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
     __m512 pre[4];
     for (int k = 0; k < 4; ++k) {
       pre[k] = _mm512_add_ps(sums[r][k], bias[k]);
@@ -327,13 +328,15 @@ inline void lstm_rows(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmas
   }
   z_sigmoid_n<3 * R>(sig);
   z_tanh_n<R>(g);
-  _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
     cp[r] = load(s.c_prev + (b + r) * H + j, m);
     c[r] = _mm512_fmadd_ps(sig[3 * r + 1], cp[r], _mm512_mul_ps(sig[3 * r], g[r]));
     tc[r] = c[r];
   }
   z_tanh_n<R>(tc);
-  _Pragma("GCC unroll 8") for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
     const __m512 h = _mm512_mul_ps(sig[3 * r + 2], tc[r]);
     lstm_store(s, H, b + r, j, m, sig[3 * r], sig[3 * r + 1], g[r], sig[3 * r + 2], cp[r], c[r], h);
   }
@@ -353,7 +356,8 @@ template <int R>
 inline void gru_rows(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask16 m,
                      const __m512 (&sums)[R][4], const __m512 (&bias)[4]) {
   __m512 rz[2 * R], hn[R], n[R];
-  _Pragma("GCC unroll 8") for (int q = 0; q < R; ++q) {
+#pragma GCC unroll 8
+  for (int q = 0; q < R; ++q) {
     const __m512(&acc)[4] = sums[q];
     __m512 pr = _mm512_add_ps(acc[0], bias[0]);
     __m512 pz = _mm512_add_ps(acc[1], bias[1]);
@@ -372,10 +376,11 @@ inline void gru_rows(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask
     n[q] = xn;
   }
   z_sigmoid_n<2 * R>(rz);
-  _Pragma("GCC unroll 8") for (int q = 0; q < R; ++q) n[q] =
-      _mm512_fmadd_ps(rz[2 * q], hn[q], n[q]);
+#pragma GCC unroll 8
+  for (int q = 0; q < R; ++q) n[q] = _mm512_fmadd_ps(rz[2 * q], hn[q], n[q]);
   z_tanh_n<R>(n);
-  _Pragma("GCC unroll 8") for (int q = 0; q < R; ++q) {
+#pragma GCC unroll 8
+  for (int q = 0; q < R; ++q) {
     const int64_t row = b + q;
     const __m512 r = rz[2 * q], z = rz[2 * q + 1], nn = n[q];
     const __m512 hp = load(s.h_prev + row * s.ldh + j, m);
