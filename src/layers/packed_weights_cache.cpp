@@ -64,23 +64,20 @@ bool unchanged(const Entry& e, const Sources& s) {
 }
 
 void pack(fast::PackedGates& packed, const GatePacking& what) {
+  // With the input apart the gate panels or blocks hold W_h only, and W_x is packed on its own.
+  const int64_t kx = what.input_apart ? 0 : what.kx;
+  const float* w_x = what.input_apart ? nullptr : what.w_x;
+  if (what.panels) {
+    fast::pack_gate_panels(packed, what.cell, what.hidden, kx, w_x, what.b_x, what.kh, what.w_h,
+                           what.b_h);
+  } else {
+    fast::pack_gates(packed, what.cell, what.hidden, kx, w_x, what.b_x, what.kh, what.w_h, what.b_h,
+                     what.wide);
+  }
   packed.input.blocks = 0;
   if (what.input_apart) {
-    if (what.panels) {
-      fast::pack_gate_panels(packed, what.cell, what.hidden, 0, nullptr, what.b_x, what.kh,
-                             what.w_h, what.b_h);
-    } else {
-      fast::pack_gates(packed, what.cell, what.hidden, 0, nullptr, what.b_x, what.kh, what.w_h,
-                       what.b_h, what.wide);
-    }
     fast::pack_matrix_transposed(packed.input, what.kx, fast::gate_count(what.cell) * what.hidden,
                                  what.w_x, 16);
-  } else if (what.panels) {
-    fast::pack_gate_panels(packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x, what.kh,
-                           what.w_h, what.b_h);
-  } else {
-    fast::pack_gates(packed, what.cell, what.hidden, what.kx, what.w_x, what.b_x, what.kh,
-                     what.w_h, what.b_h, what.wide);
   }
 }
 

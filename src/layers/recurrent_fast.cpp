@@ -123,9 +123,9 @@ int64_t l2_cache_bytes() {
 // two threads 1.05-1.11x and 0.98-1.27x. With 12-16 MiB of W_ih (LSTM/GRU H = 1024) it
 // was 1-3% slower.
 // Below the panel batch the same product pays where W_ih's packing is kept between calls
-// (inference) and fits in L2: OpenBLAS packed W_ih afresh on every call, and at T*B = 100
-// rows ran at a third of the tiles' speed. One thread, B = 1, T = 100, interleaved, median of
-// 5: inference 1.04-1.20x at H = 128/256 and RNN H = 512 (1 MiB); with 3-4 MiB of W_ih
+// (inference) and fits in L2: OpenBLAS packed W_ih afresh on every call and ran the 100-row
+// product at 95-110 GFLOP/s, the tiles at about 150. One thread, B = 1, T = 100, interleaved,
+// median of 5: inference 1.04-1.20x at H = 128/256 and RNN H = 512 (1 MiB); with 3-4 MiB of W_ih
 // (LSTM/GRU H = 512) 0.98-1.00x, and in training (packed afresh) 0.97-1.04x.
 bool sequence_products(int64_t batch, int64_t w_ih_bytes, bool packing_kept) {
   if (batch >= kPanelRows) return w_ih_bytes <= 2 * l2_cache_bytes();
@@ -279,7 +279,9 @@ bool fast_backward_computes_dx(CellMode mode, int64_t batch, int64_t input, int6
 
 bool fast_input_gradient(int64_t rows_per_step, int64_t rows, int64_t gates_hidden, int64_t input,
                          const float* dgi, const float* w_ih, float* dx, bool accumulate) {
-  if (!sequence_products(rows_per_step, gates_hidden * input * int64_t{4}, false)) return false;
+  const bool packing_kept = false;  // packed afresh below on every call
+  if (!sequence_products(rows_per_step, gates_hidden * input * int64_t{4}, packing_kept))
+    return false;
   static thread_local fast::PackedMatrix packed_tls;
   fast::PackedMatrix& packed = packed_tls;
   fast::pack_matrix(packed, gates_hidden, input, w_ih, 16);
