@@ -2,13 +2,14 @@
 // The AVX2 arithmetic lives in fast_recurrent_avx2.cpp.
 #include "rnn/kernels/fast_recurrent.h"
 
+#include <immintrin.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
-
-#include <immintrin.h>
 
 namespace rnn::kernels::fast {
 
@@ -34,10 +35,24 @@ bool avx512_available() {
 
 namespace {
 std::atomic<bool> avx512_on{true};
+std::atomic<int64_t> l2_override{0};
 }  // namespace
 
 bool avx512_enabled() { return avx512_on.load(std::memory_order_relaxed) && avx512_available(); }
 void enable_avx512(bool on) { avx512_on.store(on, std::memory_order_relaxed); }
+
+int64_t l2_cache_bytes() {
+  static const int64_t system = [] {
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return v > 0 ? static_cast<int64_t>(v) : int64_t{1} << 20;
+  }();
+  const int64_t forced = l2_override.load(std::memory_order_relaxed);
+  return forced > 0 ? forced : system;
+}
+
+void set_l2_cache_bytes(int64_t bytes) {
+  l2_override.store(bytes > 0 ? bytes : 0, std::memory_order_relaxed);
+}
 
 void AlignedBuffer::Free::operator()(float* p) const { std::free(p); }
 

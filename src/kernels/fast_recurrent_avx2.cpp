@@ -404,9 +404,19 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   const bool wide = avx512_enabled();
   const int64_t wide_count = GC / 16;
   const int64_t chunk = wide ? avx512::panels_tile_rows(wide_count, s.rows) : 6;
+  // Where this thread's groups are larger than L2, each group's row chunks bring the next
+  // group's weights into L2 while they run (AVX-512), a share each.
+  const int64_t group_floats = K * GC;
+  const bool stream =
+      wide && (group_end - group_begin) * group_floats * int64_t{4} > l2_cache_bytes();
+  const int64_t chunks = (s.rows + chunk - 1) / chunk;
+  const int64_t share = ((group_floats / 16 + chunks - 1) / chunks) * 16;
+  auto group_of = [&](int64_t i) { return s.last_first ? group_end - 1 - (i - group_begin) : i; };
   for (int64_t i = group_begin; i < group_end; ++i) {
-    const int64_t ug = s.last_first ? group_end - 1 - (i - group_begin) : i;
-    const float* group = p.w.data() + ug * K * GC;
+    const int64_t ug = group_of(i);
+    const float* group = p.w.data() + ug * group_floats;
+    const float* next =
+        stream && i + 1 < group_end ? p.w.data() + group_of(i + 1) * group_floats : nullptr;
     auto product = [&](int64_t q, int64_t b, int64_t m) {
       const float* panel = group + q * K * 16;
       float* c = scratch + b * ldsc;
@@ -436,11 +446,17 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
           for (int64_t g = 0; g < G; ++g) prefetch_span(s.gates + r * G * H + g * H + j0, nu);
         }
       }
+      avx512::PanelOptions whole_step;
+      whole_step.plan_rows = s.rows;
+      const int64_t done = (b / chunk) * share;
+      if (next != nullptr && done < group_floats) {
+        whole_step.prefetch = next + done;
+        whole_step.prefetch_floats = imin(share, group_floats - done);
+      }
       if (wide && gru_x) {
-        avx512::gru_split_panels(rows.from_row(b), group, K * 16, scratch + b * ldsc, ldsc, m);
+        avx512::gru_split_panels(rows.from_row(b), group, K * 16, scratch + b * ldsc, ldsc, m,
+                                 whole_step);
       } else if (wide) {
-        avx512::PanelOptions whole_step;
-        whole_step.plan_rows = s.rows;
         avx512::panels(rows.from_row(b), group, K * 16, wide_count, scratch + b * ldsc, ldsc, m, whole_step);
       } else {
         product(0, b, m);
@@ -524,6 +540,7 @@ void panel_gemm(const PackedMatrix& p, int64_t m, const TileRows& rows, float* c
     o.accumulate = accumulate;
     o.last_cols = block_end == p.blocks ? p.n - (p.blocks - 1) * 16 : 16;
     o.last_first = last_first;
+    o.stream = (block_end - block_begin) * p.k * 16 * int64_t{4} > l2_cache_bytes();
     avx512::panels(rows, p.w.data() + block_begin * p.k * 16, p.k * 16, block_end - block_begin,
                    c + block_begin * 16, ldc, m, o);
     return;

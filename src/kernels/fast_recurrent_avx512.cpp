@@ -2,6 +2,7 @@
 // step, and the few-row step's tiles (see fast_tiles_avx512.h). Compiled for AVX-512F after the
 // target pragma only; callers check fast::avx512_enabled() first (or hold weights packed
 // while it was on).
+#include <algorithm>
 #include <cstdint>
 
 // GCC 12's unmasked AVX-512 intrinsics pass a self-initialised _mm512_undefined_*() as the
@@ -21,16 +22,26 @@ namespace rnn::kernels::fast::avx512 {
 
 namespace {
 
+// Lines of weights that a tile brings into L2 while it sweeps (one per k step, from `next`
+// on, `lines` of them): the panels that the passes after it will read, where the weights
+// are larger than L2 and would otherwise come from L3 at the speed of demand misses.
+struct Prefetch {
+  const char* next = nullptr;
+  int64_t lines = 0;
+};
+
 // acc[r][q] += sum_{k < K} a[r*lda + k] * panel[q*stride + k*16 + 0..15]: P panels side by
 // side, so that one broadcast of a row's value feeds P FMAs. On Zen 4 a zmm FMA takes both
 // 256-bit pipes, so the peak is the same as AVX2's, but a k step is P loads + R broadcasts +
 // R*P FMAs instead of the AVX2 tile's 2 loads + R broadcasts + 2R FMAs per 16 columns: fewer
-// instructions per FMA, which is what the AVX2 tile was short of.
+// instructions per FMA, which is what the AVX2 tile was short of. The first pf.lines k steps
+// each also prefetch a line of `pf` (pf is advanced past them).
 template <int R, int P>
-__attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t lda, const float* panel,
-                                                       int64_t stride, int64_t K, __m512 (&acc)[R][P]) {
-  #pragma GCC unroll 2
-  for (int64_t k = 0; k < K; ++k) {
+__attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t lda,
+                                                        const float* panel, int64_t stride,
+                                                        int64_t K, __m512 (&acc)[R][P],
+                                                        Prefetch& pf) {
+  auto step = [&](int64_t k) __attribute__((always_inline)) {
     __m512 w[P];
     #pragma GCC unroll 4
     for (int q = 0; q < P; ++q) w[q] = _mm512_load_ps(panel + q * stride + k * 16);
@@ -40,7 +51,20 @@ __attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t 
       #pragma GCC unroll 4
       for (int q = 0; q < P; ++q) acc[r][q] = _mm512_fmadd_ps(x, w[q], acc[r][q]);
     }
+  };
+  // One line a k step: two (where there are more lines than steps) took too many of the
+  // fill buffers that the tile's own loads from L2 need.
+  const int64_t kp = std::min(K, pf.lines);
+  pf.lines -= kp;
+  int64_t k = 0;
+#pragma GCC unroll 2
+  for (; k < kp; ++k) {
+    step(k);
+    _mm_prefetch(pf.next, _MM_HINT_T1);
+    pf.next += 64;
   }
+#pragma GCC unroll 2
+  for (; k < K; ++k) step(k);
 }
 
 // Where a tile's sums go: c[r*ldc + col[q] + 0..15], lanes `last` of its last panel (the
@@ -58,7 +82,8 @@ struct TileOut {
 };
 
 template <int R, int P>
-void tile_panels(const TileRows& s, const float* panel, int64_t stride, const TileOut& o) {
+void tile_panels(const TileRows& s, const float* panel, int64_t stride, const TileOut& o,
+                 Prefetch pf = {}) {
   __m512 acc[R][P];
   #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
@@ -69,9 +94,9 @@ void tile_panels(const TileRows& s, const float* panel, int64_t stride, const Ti
                                        : _mm512_setzero_ps();
     }
   }
-  if (s.kx > 0) sweep_panels<R, P>(s.x, s.ldx, panel, stride, s.kx, acc);
-  if (s.ka > 0) sweep_panels<R, P>(s.a, s.lda, panel + s.kx * 16, stride, s.ka, acc);
-  #pragma GCC unroll 12
+  if (s.kx > 0) sweep_panels<R, P>(s.x, s.ldx, panel, stride, s.kx, acc, pf);
+  if (s.ka > 0) sweep_panels<R, P>(s.a, s.lda, panel + s.kx * 16, stride, s.ka, acc, pf);
+#pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     #pragma GCC unroll 4
     for (int q = 0; q < P; ++q) {
@@ -93,21 +118,34 @@ TileOut rows_on(const TileOut& o, int64_t rows) {
 
 // The last n < R rows.
 template <int R, int P>
-void tile_panels_tail(const TileRows& s, const float* panel, int64_t stride, const TileOut& o, int64_t n) {
+void tile_panels_tail(const TileRows& s, const float* panel, int64_t stride, const TileOut& o,
+                      int64_t n, Prefetch pf) {
   if constexpr (R > 0) {
     if (n == R) {
-      tile_panels<R, P>(s, panel, stride, o);
+      tile_panels<R, P>(s, panel, stride, o, pf);
     } else {
-      tile_panels_tail<R - 1, P>(s, panel, stride, o, n);
+      tile_panels_tail<R - 1, P>(s, panel, stride, o, n, pf);
     }
   }
 }
 
+// The tiles of m rows; `pf` is shared out evenly over them.
 template <int R, int P>
-void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, const TileOut& o, int64_t m) {
+void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, const TileOut& o,
+                    int64_t m, Prefetch pf = {}) {
+  const int64_t tiles = (m + R - 1) / R;
+  const int64_t share = tiles > 0 ? (pf.lines + tiles - 1) / tiles : 0;
+  auto part = [&] {
+    Prefetch mine{pf.next, share < pf.lines ? share : pf.lines};
+    pf.next += mine.lines * 64;
+    pf.lines -= mine.lines;
+    return mine;
+  };
   int64_t b = 0;
-  for (; b + R <= m; b += R) tile_panels<R, P>(rows.from_row(b), panel, stride, rows_on(o, b));
-  tile_panels_tail<R - 1, P>(rows.from_row(b), panel, stride, rows_on(o, b), m - b);
+  for (; b + R <= m; b += R)
+    tile_panels<R, P>(rows.from_row(b), panel, stride, rows_on(o, b), part());
+  if (b < m)
+    tile_panels_tail<R - 1, P>(rows.from_row(b), panel, stride, rows_on(o, b), m - b, part());
 }
 
 }  // namespace
@@ -131,15 +169,31 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
             int64_t ldc, int64_t m, const PanelOptions& opt) {
   if (count <= 0) return;
   const int64_t plan_m = opt.plan_rows > 0 ? opt.plan_rows : m;
-  auto pass = [&](int64_t q, int64_t n) {
+  // The K rows of `n` panels from q on, as lines to prefetch (panels are contiguous when
+  // stride is K * 16).
+  const int64_t K = rows.kx + rows.ka;
+  auto lines_of = [&](int64_t q, int64_t n) {
+    if (!opt.stream || n <= 0 || stride != K * 16) return Prefetch{};
+    return Prefetch{reinterpret_cast<const char*>(panel + q * stride), n * K * 16 / 16};
+  };
+  Prefetch after{reinterpret_cast<const char*>(opt.prefetch), opt.prefetch_floats / 16};
+  auto pass = [&](int64_t q, int64_t n, Prefetch pf) {
     TileOut o{c + q * 16, ldc, static_cast<__mmask16>(0xFFFF), opt.accumulate, {0, 16, 32, 48}, 0u};
     if (q + n == count) o.last = static_cast<__mmask16>((1u << opt.last_cols) - 1u);
     const float* pq = panel + q * stride;
     switch (n) {
-      case 1: rows_of_panels<8, 1>(rows, pq, stride, o, m); break;
-      case 2: rows_of_panels<8, 2>(rows, pq, stride, o, m); break;
-      case 3: rows_of_panels<8, 3>(rows, pq, stride, o, m); break;
-      default: rows_of_panels<6, 4>(rows, pq, stride, o, m); break;
+      case 1:
+        rows_of_panels<8, 1>(rows, pq, stride, o, m, pf);
+        break;
+      case 2:
+        rows_of_panels<8, 2>(rows, pq, stride, o, m, pf);
+        break;
+      case 3:
+        rows_of_panels<8, 3>(rows, pq, stride, o, m, pf);
+        break;
+      default:
+        rows_of_panels<6, 4>(rows, pq, stride, o, m, pf);
+        break;
     }
   };
   // The passes: 3 panels each while more than 4 remain, then the rest as panels_per_pass
@@ -147,28 +201,47 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
   const int64_t threes = count > 4 ? (count - 2) / 3 : 0;
   const int64_t q_tail = 3 * threes, tail = count - q_tail;
   const int64_t tail_n = panels_per_pass(tail, plan_m);
+  // Each pass prefetches the panels of the pass after it; the last, opt.prefetch.
   if (!opt.last_first) {
-    for (int64_t i = 0; i < threes; ++i) pass(3 * i, 3);
-    for (int64_t q = q_tail; q < count; q += tail_n) pass(q, tail_n);
+    for (int64_t i = 0; i < threes; ++i) {
+      const int64_t nq = 3 * i + 3;
+      pass(3 * i, 3, lines_of(nq, nq < q_tail ? 3 : std::min(tail_n, count - nq)));
+    }
+    for (int64_t q = q_tail; q < count; q += tail_n) {
+      pass(q, tail_n,
+           q + tail_n < count ? lines_of(q + tail_n, std::min(tail_n, count - q - tail_n)) : after);
+    }
     return;
   }
-  for (int64_t q = count - tail_n; q >= q_tail; q -= tail_n) pass(q, tail_n);
-  for (int64_t i = threes - 1; i >= 0; --i) pass(3 * i, 3);
+  for (int64_t q = count - tail_n; q >= q_tail; q -= tail_n) {
+    pass(q, tail_n,
+         q - tail_n >= q_tail ? lines_of(q - tail_n, tail_n)
+         : threes > 0         ? lines_of(q_tail - 3, 3)
+                              : after);
+  }
+  for (int64_t i = threes - 1; i >= 0; --i) pass(3 * i, 3, i > 0 ? lines_of(3 * i - 3, 3) : after);
 }
 
 void panel16(const TileRows& rows, const float* panel, float* c, int64_t ldc, int64_t m) {
   panels(rows, panel, 0, 1, c, ldc, m);
 }
 
-void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, float* c, int64_t ldc,
-                      int64_t m) {
+void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, float* c,
+                      int64_t ldc, int64_t m, const PanelOptions& opt) {
   TileRows x_part = rows, h_part = rows;
   x_part.ka = 0;
   h_part.kx = 0;
   const __mmask16 all = static_cast<__mmask16>(0xFFFF);
   const int64_t gc = 3 * 16;
-  rows_of_panels<8, 3>(x_part, group, stride, TileOut{c, ldc, all, false, {0, 16, gc, 0}, 0u}, m);
-  rows_of_panels<8, 3>(h_part, group + rows.kx * 16, stride, TileOut{c, ldc, all, false, {0, 16, 32, 0}, 3u}, m);
+  // The prefetch shared by the two passes in proportion to their k steps.
+  const int64_t lines = opt.prefetch_floats / 16;
+  const int64_t x_lines = lines * rows.kx / std::max<int64_t>(rows.kx + rows.ka, 1);
+  const char* pf = reinterpret_cast<const char*>(opt.prefetch);
+  rows_of_panels<8, 3>(x_part, group, stride, TileOut{c, ldc, all, false, {0, 16, gc, 0}, 0u}, m,
+                       Prefetch{pf, x_lines});
+  rows_of_panels<8, 3>(h_part, group + rows.kx * 16, stride,
+                       TileOut{c, ldc, all, false, {0, 16, 32, 0}, 3u}, m,
+                       Prefetch{pf + x_lines * 64, lines - x_lines});
 }
 
 // ---- gate epilogues on 16 units ----------------------------------------------------------

@@ -42,6 +42,12 @@ struct PanelOptions {
   int64_t last_cols = 16;
   int64_t plan_rows = 0;
   bool last_first = false;
+  // The panels are larger than L2 (read from L3 or memory): each pass brings the next
+  // pass's panels into L2 while it runs, and the last pass `prefetch_floats` floats from
+  // `prefetch` on (what the caller reads next).
+  bool stream = false;
+  const float* prefetch = nullptr;
+  int64_t prefetch_floats = 0;
 };
 
 // panel16 over `count` panels side by side (panel q at panel + q*stride, its columns at
@@ -57,8 +63,9 @@ int64_t panels_tile_rows(int64_t count, int64_t plan_rows);
 // rows and one over the h rows, r and z resuming from the first pass's sums (the same FMAs
 // in the same order as one sweep). r, z and n's h part go to columns 0, 16, 32 of c, n's x
 // part to 48. Needs AVX-512F.
-void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, float* c, int64_t ldc,
-                      int64_t m);
+// Of `options`, only the prefetch is used.
+void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, float* c,
+                      int64_t ldc, int64_t m, const PanelOptions& options = {});
 
 // panel_step's epilogue for group `ug` (from pack_gate_panels), every row, 16 units per zmm:
 // pre-activations of row b at scratch[b*ldsc + gate * group units + unit] (and GRU's x part of

@@ -1,7 +1,6 @@
 #include "recurrent_fast.h"
 
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -106,15 +105,6 @@ constexpr int64_t kMaxFusedWeightBytes = int64_t{8} << 20;
 // fused 3-9% faster for GRU H = 256 (1.5 MiB) and RNN H = 256, and at B = 64 for all of them.
 constexpr int64_t kFusedFromL3Batch = 32;
 
-// The L2 cache of one core in bytes (1 MiB where the system does not say).
-int64_t l2_cache_bytes() {
-  static const int64_t bytes = [] {
-    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    return v > 0 ? static_cast<int64_t>(v) : int64_t{1} << 20;
-  }();
-  return bytes;
-}
-
 // Unfused on the panel path, the input product of all steps (x W_ih^T) and in the backward
 // dx = dgi W_ih are each one packed_gemm_rows on the panel tiles, instead of OpenBLAS (whose
 // beta = 0 also zero-fills gi first), while W_ih is at most twice the L2. Measured against
@@ -128,14 +118,14 @@ int64_t l2_cache_bytes() {
 // median of 5: inference 1.04-1.20x at H = 128/256 and RNN H = 512 (1 MiB); with 3-4 MiB of W_ih
 // (LSTM/GRU H = 512) 0.98-1.00x, and in training (packed afresh) 0.97-1.04x.
 bool sequence_products(int64_t batch, int64_t w_ih_bytes, bool packing_kept) {
-  if (batch >= kPanelRows) return w_ih_bytes <= 2 * l2_cache_bytes();
-  return packing_kept && w_ih_bytes <= l2_cache_bytes();
+  if (batch >= kPanelRows) return w_ih_bytes <= 2 * fast::l2_cache_bytes();
+  return packing_kept && w_ih_bytes <= fast::l2_cache_bytes();
 }
 
 bool fuses_input(CellMode mode, int64_t batch, int64_t input, int64_t hidden) {
   const int64_t bytes = gate_count(mode) * hidden * (input + hidden) * int64_t{4};
   if (batch < kPanelRows || input + hidden > kMaxFusedK || bytes > kMaxFusedWeightBytes) return false;
-  return batch >= kFusedFromL3Batch || bytes <= l2_cache_bytes() * 4 / 5;
+  return batch >= kFusedFromL3Batch || bytes <= fast::l2_cache_bytes() * 4 / 5;
 }
 
 InputProduct fast_input_product(CellMode mode, int64_t batch, int64_t input, int64_t hidden,
@@ -158,7 +148,7 @@ bool splits_rows(int64_t batch, int64_t packed_bytes) {
     case kernels::StepSplit::Rows: return batch >= kPanelRows;
     case kernels::StepSplit::Auto: break;
   }
-  return batch >= kPanelRows && packed_bytes <= l2_cache_bytes();
+  return batch >= kPanelRows && packed_bytes <= fast::l2_cache_bytes();
 }
 
 // Every other step visits its blocks last to first (StepArgs::last_first), so that the part
@@ -168,7 +158,7 @@ bool splits_rows(int64_t batch, int64_t packed_bytes) {
 // batch 16/64 up to 1.09x with up to 8 MiB, but 2-3% slower with 12-16 MiB (LSTM/GRU
 // H = 1024), where the panel path keeps the ascending order.
 bool alternates_block_order(bool panels, int64_t packed_bytes) {
-  return !panels || packed_bytes <= 4 * l2_cache_bytes();
+  return !panels || packed_bytes <= 4 * fast::l2_cache_bytes();
 }
 
 void fast_forward_direction(const FastForwardArgs& a) {

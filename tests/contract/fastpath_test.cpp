@@ -100,6 +100,29 @@ TEST_P(FastPath, EqualsReferencePath) {
   EXPECT_TRUE(test::all_close("parameter grads", gf, gr, atol, rtol));
 }
 
+// The same with the L2 taken to hold 4 KiB: every weight matrix is then larger than it, so
+// the steps and products take the choices made for weights from L3 (input product apart
+// from the steps, one block order, the next weights prefetched into L2 as the tiles run).
+TEST_P(FastPath, EqualsReferencePathWithWeightsBeyondL2) {
+  if (!kernels::fast::available()) GTEST_SKIP() << "no AVX2+FMA: the fast path is not used";
+  const Case k = GetParam();
+  kernels::fast::set_l2_cache_bytes(4096);
+  const RunResult f = run_case(k, kernels::Backend::Blas);
+  kernels::fast::set_l2_cache_bytes(0);
+  const RunResult r = run_case(k, kernels::Backend::Reference);
+  const double atol = 1e-5, rtol = 1e-4;
+  EXPECT_TRUE(test::all_close("y", f.y, r.y, atol, rtol));
+  EXPECT_TRUE(test::all_close("h_n", f.h_n, r.h_n, atol, rtol));
+  EXPECT_TRUE(test::all_close("dx", f.dx, r.dx, atol, rtol));
+  EXPECT_TRUE(test::all_close("dh0", f.dh0, r.dh0, atol, rtol));
+  if (k.mode == CellMode::LSTM) {
+    EXPECT_TRUE(test::all_close("c_n", f.c_n, r.c_n, atol, rtol));
+    EXPECT_TRUE(test::all_close("dc0", f.dc0, r.dc0, atol, rtol));
+  }
+  const std::vector<double> gf(f.grads.begin(), f.grads.end()), gr(r.grads.begin(), r.grads.end());
+  EXPECT_TRUE(test::all_close("parameter grads", gf, gr, atol, rtol));
+}
+
 // Results are bit-identical at 1 and 2 threads (the threaded loops forced on every shape),
 // with the steps shared by units and, from 16 rows, by rows.
 TEST_P(FastPath, IndependentOfThreadCount) {
@@ -468,6 +491,47 @@ TEST(FastKernels, TwoPartProductEqualsOnePiece) {
       }
     }
     fast::enable_avx512(true);
+  }
+}
+
+// Prefetching the next panels into L2 (where the weights are larger than it) changes no
+// bit of the panel products: the same sums with the L2 taken to hold 1 KiB as with 1 GiB,
+// over any panel range and order, with few rows (more lines to prefetch than k steps) and
+// many, and over a whole sequence's rows.
+TEST(FastKernels, WeightPrefetchLeavesProductsUnchanged) {
+  if (!kernels::fast::avx512_available()) GTEST_SKIP() << "no AVX-512F: no prefetching tiles";
+  namespace fast = kernels::fast;
+  Rng rng(14);
+  struct Dims {
+    int64_t m, n, k;
+  };
+  for (const Dims d : {Dims{3, 130, 67}, Dims{16, 200, 96}, Dims{43, 130, 200}, Dims{64, 70, 33}}) {
+    std::vector<float> a(static_cast<size_t>(d.m * d.k)), b(static_cast<size_t>(d.k * d.n));
+    std::vector<float> c0(static_cast<size_t>(d.m * d.n));
+    for (auto& v : a) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    for (auto& v : b) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    for (auto& v : c0) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    fast::PackedMatrix p;
+    fast::pack_matrix(p, d.k, d.n, b.data(), 16);
+    auto products = [&](int64_t l2_bytes) {
+      fast::set_l2_cache_bytes(l2_bytes);
+      std::vector<std::vector<float>> out;
+      for (const bool last_first : {false, true}) {
+        for (const bool accumulate : {false, true}) {
+          for (const int64_t first : {int64_t{0}, p.blocks / 2 + 1}) {
+            out.push_back(c0);
+            fast::packed_gemm(p, d.m, a.data(), d.k, out.back().data(), d.n, first, p.blocks,
+                              accumulate, last_first);
+          }
+        }
+      }
+      out.push_back(c0);
+      fast::packed_gemm_rows(p, d.m, a.data(), d.k, out.back().data(), d.n, false);
+      fast::set_l2_cache_bytes(0);
+      return out;
+    };
+    SCOPED_TRACE(std::to_string(d.m) + " x " + std::to_string(d.n) + " x " + std::to_string(d.k));
+    EXPECT_EQ(products(1024), products(int64_t{1} << 30));
   }
 }
 

@@ -32,6 +32,13 @@ bool avx512_available();
 bool avx512_enabled();
 void enable_avx512(bool on);
 
+// The L2 cache of one core in bytes (1 MiB where the system does not say): the recurrent
+// path chooses its products, their order and their prefetching by whether the weights fit.
+int64_t l2_cache_bytes();
+// Tests: take the L2 to hold `bytes` (every choice above follows); bytes <= 0 restores the
+// system's size.
+void set_l2_cache_bytes(int64_t bytes);
+
 // Float buffer aligned to 64 bytes, allocated once and reused.
 class AlignedBuffer {
  public:
