@@ -111,13 +111,17 @@ constexpr int64_t kFusedFromL3Batch = 32;
 // OpenBLAS (T = 100, interleaved, median of 5; L2 2 MiB): one thread, inference 1.02-1.04x
 // (LSTM H = 256/512, GRU/RNN H = 512 at B = 16; RNN H = 1024 B = 64), training 1.00-1.02x;
 // two threads 1.05-1.11x and 0.98-1.27x. With 12-16 MiB of W_ih (LSTM/GRU H = 1024) it
-// was 1-3% slower.
+// was 1-3% slower until the tiles prefetched the next panels from L3; since, at B = 64
+// 1.02-1.05x (LSTM/GRU, inference and training), at B = 16 still 0.95x (LSTM inference)
+// to 1.02x, so there the rule stays.
+constexpr int64_t kSequenceFromL3Batch = 32;
 // Below the panel batch the same product pays where W_ih's packing is kept between calls
 // (inference) and fits in L2: OpenBLAS packed W_ih afresh on every call and ran the 100-row
 // product at 95-110 GFLOP/s, the tiles at about 150. One thread, B = 1, T = 100, interleaved,
 // median of 5: inference 1.04-1.20x at H = 128/256 and RNN H = 512 (1 MiB); with 3-4 MiB of W_ih
 // (LSTM/GRU H = 512) 0.98-1.00x, and in training (packed afresh) 0.97-1.04x.
 bool sequence_products(int64_t batch, int64_t w_ih_bytes, bool packing_kept) {
+  if (batch >= kSequenceFromL3Batch) return true;
   if (batch >= kPanelRows) return w_ih_bytes <= 2 * fast::l2_cache_bytes();
   return packing_kept && w_ih_bytes <= fast::l2_cache_bytes();
 }
