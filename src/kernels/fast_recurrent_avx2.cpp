@@ -411,6 +411,11 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
       wide && (group_end - group_begin) * group_floats * int64_t{4} > l2_cache_bytes();
   const int64_t chunks = (s.rows + chunk - 1) / chunk;
   const int64_t share = ((group_floats / 16 + chunks - 1) / chunks) * 16;
+  // Otherwise the next step's first reads (s.prefetch), shared out over every group's chunks.
+  const int64_t calls = (group_end - group_begin) * chunks;
+  const int64_t ahead_share = stream || s.prefetch == nullptr || calls <= 0
+                                  ? 0
+                                  : ((s.prefetch_floats / 16 + calls - 1) / calls) * 16;
   auto group_of = [&](int64_t i) { return s.last_first ? group_end - 1 - (i - group_begin) : i; };
   for (int64_t i = group_begin; i < group_end; ++i) {
     const int64_t ug = group_of(i);
@@ -452,6 +457,11 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
       if (next != nullptr && done < group_floats) {
         whole_step.prefetch = next + done;
         whole_step.prefetch_floats = imin(share, group_floats - done);
+      }
+      const int64_t ahead = ((i - group_begin) * chunks + b / chunk) * ahead_share;
+      if (ahead_share > 0 && ahead < s.prefetch_floats) {
+        whole_step.prefetch = s.prefetch + ahead;
+        whole_step.prefetch_floats = imin(ahead_share, s.prefetch_floats - ahead);
       }
       if (wide && gru_x) {
         avx512::gru_split_panels(rows.from_row(b), group, K * 16, scratch + b * ldsc, ldsc, m,

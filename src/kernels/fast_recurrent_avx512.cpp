@@ -30,13 +30,22 @@ struct Prefetch {
   int64_t lines = 0;
 };
 
+// The lines that hold floats [p, p + n).
+Prefetch lines_holding(const float* p, int64_t n) {
+  if (p == nullptr || n <= 0) return Prefetch{};
+  const auto begin = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
+  const auto end = reinterpret_cast<uintptr_t>(p + n);
+  return Prefetch{reinterpret_cast<const char*>(begin),
+                  static_cast<int64_t>((end - begin + 63) / 64)};
+}
+
 // acc[r][q] += sum_{k < K} a[r*lda + k] * panel[q*stride + k*16 + 0..15]: P panels side by
 // side, so that one broadcast of a row's value feeds P FMAs. On Zen 4 a zmm FMA takes both
 // 256-bit pipes, so the peak is the same as AVX2's, but a k step is P loads + R broadcasts +
 // R*P FMAs instead of the AVX2 tile's 2 loads + R broadcasts + 2R FMAs per 16 columns: fewer
 // instructions per FMA, which is what the AVX2 tile was short of. The first pf.lines k steps
 // each also prefetch a line of `pf` (pf is advanced past them).
-template <int R, int P>
+template <int R, int P, bool Fetch>
 __attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t lda,
                                                         const float* panel, int64_t stride,
                                                         int64_t K, __m512 (&acc)[R][P],
@@ -52,16 +61,18 @@ __attribute__((always_inline)) inline void sweep_panels(const float* a, int64_t 
       for (int q = 0; q < P; ++q) acc[r][q] = _mm512_fmadd_ps(x, w[q], acc[r][q]);
     }
   };
-  // One line a k step: two (where there are more lines than steps) took too many of the
-  // fill buffers that the tile's own loads from L2 need.
-  const int64_t kp = std::min(K, pf.lines);
-  pf.lines -= kp;
   int64_t k = 0;
+  if constexpr (Fetch) {
+    // One line a k step: two (where there are more lines than steps) took too many of the
+    // fill buffers that the tile's own loads from L2 need.
+    const int64_t kp = std::min(K, pf.lines);
+    pf.lines -= kp;
 #pragma GCC unroll 2
-  for (; k < kp; ++k) {
-    step(k);
-    _mm_prefetch(pf.next, _MM_HINT_T1);
-    pf.next += 64;
+    for (; k < kp; ++k) {
+      step(k);
+      _mm_prefetch(pf.next, _MM_HINT_T1);
+      pf.next += 64;
+    }
   }
 #pragma GCC unroll 2
   for (; k < K; ++k) step(k);
@@ -81,9 +92,9 @@ struct TileOut {
   unsigned resume;
 };
 
-template <int R, int P>
+template <int R, int P, bool Fetch>
 void tile_panels(const TileRows& s, const float* panel, int64_t stride, const TileOut& o,
-                 Prefetch pf = {}) {
+                 Prefetch pf) {
   __m512 acc[R][P];
   #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
@@ -94,8 +105,8 @@ void tile_panels(const TileRows& s, const float* panel, int64_t stride, const Ti
                                        : _mm512_setzero_ps();
     }
   }
-  if (s.kx > 0) sweep_panels<R, P>(s.x, s.ldx, panel, stride, s.kx, acc, pf);
-  if (s.ka > 0) sweep_panels<R, P>(s.a, s.lda, panel + s.kx * 16, stride, s.ka, acc, pf);
+  if (s.kx > 0) sweep_panels<R, P, Fetch>(s.x, s.ldx, panel, stride, s.kx, acc, pf);
+  if (s.ka > 0) sweep_panels<R, P, Fetch>(s.a, s.lda, panel + s.kx * 16, stride, s.ka, acc, pf);
 #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     #pragma GCC unroll 4
@@ -117,22 +128,23 @@ TileOut rows_on(const TileOut& o, int64_t rows) {
 }
 
 // The last n < R rows.
-template <int R, int P>
+template <int R, int P, bool Fetch>
 void tile_panels_tail(const TileRows& s, const float* panel, int64_t stride, const TileOut& o,
                       int64_t n, Prefetch pf) {
   if constexpr (R > 0) {
     if (n == R) {
-      tile_panels<R, P>(s, panel, stride, o, pf);
+      tile_panels<R, P, Fetch>(s, panel, stride, o, pf);
     } else {
-      tile_panels_tail<R - 1, P>(s, panel, stride, o, n, pf);
+      tile_panels_tail<R - 1, P, Fetch>(s, panel, stride, o, n, pf);
     }
   }
 }
 
-// The tiles of m rows; `pf` is shared out evenly over them.
-template <int R, int P>
-void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, const TileOut& o,
-                    int64_t m, Prefetch pf = {}) {
+// The tiles of m rows; `pf` is shared out evenly over them (Fetch: there is some; the tiles
+// without it are compiled apart, so that they run exactly as before prefetching existed).
+template <int R, int P, bool Fetch>
+void rows_of_panels_fetching(const TileRows& rows, const float* panel, int64_t stride,
+                             const TileOut& o, int64_t m, Prefetch pf) {
   const int64_t tiles = (m + R - 1) / R;
   const int64_t share = tiles > 0 ? (pf.lines + tiles - 1) / tiles : 0;
   auto part = [&] {
@@ -143,9 +155,20 @@ void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, co
   };
   int64_t b = 0;
   for (; b + R <= m; b += R)
-    tile_panels<R, P>(rows.from_row(b), panel, stride, rows_on(o, b), part());
+    tile_panels<R, P, Fetch>(rows.from_row(b), panel, stride, rows_on(o, b), part());
   if (b < m)
-    tile_panels_tail<R - 1, P>(rows.from_row(b), panel, stride, rows_on(o, b), m - b, part());
+    tile_panels_tail<R - 1, P, Fetch>(rows.from_row(b), panel, stride, rows_on(o, b), m - b,
+                                      part());
+}
+
+template <int R, int P>
+void rows_of_panels(const TileRows& rows, const float* panel, int64_t stride, const TileOut& o,
+                    int64_t m, Prefetch pf = {}) {
+  if (pf.lines > 0) {
+    rows_of_panels_fetching<R, P, true>(rows, panel, stride, o, m, pf);
+  } else {
+    rows_of_panels_fetching<R, P, false>(rows, panel, stride, o, m, pf);
+  }
 }
 
 }  // namespace
@@ -176,7 +199,7 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
     if (!opt.stream || n <= 0 || stride != K * 16) return Prefetch{};
     return Prefetch{reinterpret_cast<const char*>(panel + q * stride), n * K * 16 / 16};
   };
-  Prefetch after{reinterpret_cast<const char*>(opt.prefetch), opt.prefetch_floats / 16};
+  const Prefetch after = lines_holding(opt.prefetch, opt.prefetch_floats);
   auto pass = [&](int64_t q, int64_t n, Prefetch pf) {
     TileOut o{c + q * 16, ldc, static_cast<__mmask16>(0xFFFF), opt.accumulate, {0, 16, 32, 48}, 0u};
     if (q + n == count) o.last = static_cast<__mmask16>((1u << opt.last_cols) - 1u);
@@ -234,14 +257,13 @@ void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, 
   const __mmask16 all = static_cast<__mmask16>(0xFFFF);
   const int64_t gc = 3 * 16;
   // The prefetch shared by the two passes in proportion to their k steps.
-  const int64_t lines = opt.prefetch_floats / 16;
-  const int64_t x_lines = lines * rows.kx / std::max<int64_t>(rows.kx + rows.ka, 1);
-  const char* pf = reinterpret_cast<const char*>(opt.prefetch);
+  const Prefetch pf = lines_holding(opt.prefetch, opt.prefetch_floats);
+  const int64_t x_lines = pf.lines * rows.kx / std::max<int64_t>(rows.kx + rows.ka, 1);
   rows_of_panels<8, 3>(x_part, group, stride, TileOut{c, ldc, all, false, {0, 16, gc, 0}, 0u}, m,
-                       Prefetch{pf, x_lines});
+                       Prefetch{pf.next, x_lines});
   rows_of_panels<8, 3>(h_part, group + rows.kx * 16, stride,
                        TileOut{c, ldc, all, false, {0, 16, 32, 0}, 3u}, m,
-                       Prefetch{pf + x_lines * 64, lines - x_lines});
+                       Prefetch{pf.next + x_lines * 64, pf.lines - x_lines});
 }
 
 // ---- gate epilogues on 16 units ----------------------------------------------------------

@@ -232,6 +232,12 @@ void fast_forward_direction(const FastForwardArgs& a) {
             x_bad.store(true, std::memory_order_relaxed);
           }
         }
+        if (s + 1 < T) {
+          // The rows of the next step's x that this thread checks (and so reads first).
+          const int64_t t_next = a.reverse ? t - 1 : t + 1;
+          st.prefetch = a.x + (t_next * B + c0) * a.input;
+          st.prefetch_floats = (c1 - c0) * a.input;
+        }
       } else {
         st.gi = a.gi + (t * B + r0) * GH;
         st.ldgi = GH;

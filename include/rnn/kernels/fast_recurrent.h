@@ -154,6 +154,10 @@ struct StepArgs {
   // the next where the packed weights are larger than L2. Each block's outputs are computed
   // by the same instructions in either order.
   bool last_first = false;
+  // panel_step (AVX-512), where it prefetches no weights: floats that the next step reads
+  // first (its rows of x), brought into L2 a share at a time while this step's tiles run.
+  const float* prefetch = nullptr;
+  int64_t prefetch_floats = 0;
 };
 
 // Runs blocks [block_begin, block_end) of one step. Inactive rows (active[b] == 0) keep
