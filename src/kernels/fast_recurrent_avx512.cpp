@@ -22,9 +22,10 @@ namespace rnn::kernels::fast::avx512 {
 
 namespace {
 
-// Lines of weights that a tile brings into L2 while it sweeps (one per k step, from `next`
-// on, `lines` of them): the panels that the passes after it will read, where the weights
-// are larger than L2 and would otherwise come from L3 at the speed of demand misses.
+// Lines that a tile brings into L2 while it sweeps (one per k step, from `next` on, `lines`
+// of them): the panels that the passes after it will read, where the weights are larger
+// than L2 and would otherwise come from L3 at the speed of demand misses, or what the next
+// step reads first.
 struct Prefetch {
   const char* next = nullptr;
   int64_t lines = 0;
@@ -197,7 +198,7 @@ void panels(const TileRows& rows, const float* panel, int64_t stride, int64_t co
   const int64_t K = rows.kx + rows.ka;
   auto lines_of = [&](int64_t q, int64_t n) {
     if (!opt.stream || n <= 0 || stride != K * 16) return Prefetch{};
-    return Prefetch{reinterpret_cast<const char*>(panel + q * stride), n * K * 16 / 16};
+    return Prefetch{reinterpret_cast<const char*>(panel + q * stride), n * K};  // a line a k
   };
   const Prefetch after = lines_holding(opt.prefetch, opt.prefetch_floats);
   auto pass = [&](int64_t q, int64_t n, Prefetch pf) {
