@@ -118,36 +118,40 @@ constexpr int64_t kMinParallelGemmMacs = int64_t{1} << 22;
 
 // The BLAS threads a product by its own rules, and OpenBLAS 0.3.21 then splits the reduction
 // differently than with one thread (dx of a small batch differed in the last bits between 1
-// and 2 threads). So the BLAS always runs single-threaded here, and the library's threads
-// take whole slices of the larger output dimension, cut at multiples of 64 (the BLAS's tiles
-// line up the same way in every slice): each output element is summed in the same order
-// whatever the thread count.
+// and 2 threads). So the BLAS always runs single-threaded here, and a large product is cut
+// into kGemmPieces slices of the larger output dimension (at multiples of 64) whatever the
+// thread count, which the library's threads share out. A slice's sums depend on the slice's
+// size too (on Zen 3, OpenBLAS's Haswell kernels summed the last 4 rows of a 256-row slice
+// otherwise than inside a 512-row one), so the slices are the same at every thread count:
+// each output element comes from the same call on the same slice, summed in the same order.
+// With one thread the other operand is packed once a slice instead of once.
+constexpr int64_t kGemmPieces = 4;
+
 template <class T>
 void blas_gemm(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   const ScopedBlasThreads one(1);
   const int64_t along = std::max(m, n);
   const int64_t chunks = (along + 63) / 64;
-  const int threads = m * n * k < kMinParallelGemmMacs || omp_in_parallel()
-                          ? 1
-                          : static_cast<int>(std::min<int64_t>(num_threads(), chunks));
+  const int64_t pieces = m * n * k < kMinParallelGemmMacs ? 1 : std::min(kGemmPieces, chunks);
+  auto piece = [&](int64_t p) {
+    const int64_t begin = std::min(along, chunks * p / pieces * 64);
+    const int64_t end = std::min(along, chunks * (p + 1) / pieces * 64);
+    if (begin >= end) return;
+    if (n >= m) {
+      blas_block(ta, tb, 0, m, begin, end, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    } else {
+      blas_block(ta, tb, begin, end, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+  };
+  const int threads =
+      omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(num_threads(), pieces));
   if (threads <= 1) {
-    blas_block(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    for (int64_t p = 0; p < pieces; ++p) piece(p);
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-    const int64_t begin = std::min(along, chunks * id / nt * 64);
-    const int64_t end = std::min(along, chunks * (id + 1) / nt * 64);
-    if (begin < end) {
-      if (n >= m) {
-        blas_block(ta, tb, 0, m, begin, end, k, alpha, a, lda, b, ldb, beta, c, ldc);
-      } else {
-        blas_block(ta, tb, begin, end, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-      }
-    }
-  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < pieces; ++p) piece(p);
 }
 
 }  // namespace
