@@ -514,11 +514,11 @@ inline TileRows plain_rows(const float* a, int64_t lda, int64_t K) {
 
 // The AVX2 GRU epilogue of group ug on kEpiloguePairs (row, block) pairs at a time (a row's
 // two blocks). One pair at a time left the vector units waiting on each pair's chain of
-// sigmoid -> n -> tanh; two at a time measured 1.02-1.10x on GRU H = 128-512 B = 16/64 (one
-// Zen 3 core, inference and training). LSTM's epilogue, with three sigmoids and two tanh a
-// pair, spills on 16 ymm registers at two pairs and was 0.85-1.00x, so it stays one at a
-// time. False (nothing done) where the group has a block past the last or the pairs do not
-// divide evenly; the one-pair loop takes those.
+// sigmoid -> n -> tanh; two at a time, one Zen 3 core: GRU inference H = 128/256 B = 16/64
+// 1.03-1.11x (medians of three runs), training 0.98-1.10x. LSTM's epilogue, with three
+// sigmoids and two tanh a pair, spills on 16 ymm registers at two pairs (0.85-1.07x), so it
+// stays one at a time. False (nothing done) where the group has a block past the last or the pairs
+// do not divide evenly; the one-pair loop takes those.
 constexpr int kEpiloguePairs = 2;
 
 bool gru_group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
