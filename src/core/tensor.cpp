@@ -74,7 +74,7 @@ void check_finite(std::span<const T> values, const std::string& name) {
     if (!any_non_finite(values.data() + start, values.data() + end)) continue;
     for (size_t i = start; i < end; ++i) {
       if (!std::isfinite(values[i])) {
-        fail(name, " holds a non-finite value (", values[i], ") at flat index ", i);
+        fail_non_finite(name, " holds a non-finite value (", values[i], ") at flat index ", i);
       }
     }
   }

@@ -44,15 +44,16 @@ StepResult DocumentLmTask::train_step(Rng& rng) {
     state_ = {};
   }
   streams_.window(window_, win_);
+  ++window_;  // used up even when the model diverges on it and the trainer skips the step
   const bool conditional = model_.config().num_categories > 0;
   if (!conditional) reset_rows(state_, win_.starts);
   const double scale = 1.0 / static_cast<double>(win_.count);
-  const WindowLoss l =
-      conditional ? model_.window_loss(win_.ids, win_.targets, state_, Mode::Train, &rng, true,
-                                       scale, win_.starts)
-                  : model_.window_loss(win_.ids, win_.targets, state_, Mode::Train, &rng, true,
-                                       scale);
-  ++window_;
+  const WindowLoss l = train_window(state_, [&] {
+    return conditional
+               ? model_.window_loss(win_.ids, win_.targets, state_, Mode::Train, &rng, true, scale,
+                                    win_.starts)
+               : model_.window_loss(win_.ids, win_.targets, state_, Mode::Train, &rng, true, scale);
+  });
   train_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   train_tokens_ += l.count;
   return {l.sum / static_cast<double>(l.count), l.count};

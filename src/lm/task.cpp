@@ -48,10 +48,11 @@ StepResult LmTask::train_step(Rng& rng) {
     state_ = {};
   }
   streams_.window(window_, ids_, targets_);
+  ++window_;  // used up even when the model diverges on it and the trainer skips the step
   const double count = static_cast<double>(ids_.numel());
-  const WindowLoss l =
-      model_.window_loss(ids_, targets_, state_, Mode::Train, &rng, true, 1.0 / count);
-  ++window_;
+  const WindowLoss l = train_window(state_, [&] {
+    return model_.window_loss(ids_, targets_, state_, Mode::Train, &rng, true, 1.0 / count);
+  });
   train_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   train_tokens_ += l.count;
   return {l.sum / static_cast<double>(l.count), l.count};
@@ -86,6 +87,17 @@ void LmTask::save_state(Checkpoint& checkpoint) const {
       {"window", window_},
       {"passes", passes_}};
   put_carried_state(checkpoint, state_, model_, options_.batch);
+}
+
+WindowLoss train_window(RecurrentState<float>& state, const std::function<WindowLoss()>& train) {
+  try {
+    const WindowLoss l = train();
+    if (!std::isfinite(l.sum)) state = {};
+    return l;
+  } catch (const NonFiniteError&) {
+    state = {};
+    throw;
+  }
 }
 
 void put_carried_state(Checkpoint& checkpoint, const RecurrentState<float>& state,

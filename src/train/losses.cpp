@@ -45,7 +45,8 @@ LossResult<T> cross_entropy_rows(const char* who, const T* logits, int64_t N, in
     const T* row = logits + n * C;
     for (int64_t c = 0; c < C; ++c) {
       if (!std::isfinite(row[c])) {
-        fail(who, ": logits hold a non-finite value (", row[c], ") at row ", n, ", class ", c);
+        fail_non_finite(who, ": logits hold a non-finite value (", row[c], ") at row ", n,
+                        ", class ", c);
       }
     }
     const int64_t t = targets[n];

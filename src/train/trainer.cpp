@@ -489,14 +489,20 @@ TrainSummary Trainer::run() {
     const bool diagnose = o.diagnostics_every > 0 && (this_step == 1 || this_step % o.diagnostics_every == 0);
     if (diagnose) m.task.record_gradient_flow(true);
     StepResult r;
+    std::string culprit;
     try {
       r = m.task.train_step(m.rng);
+    } catch (const NonFiniteError& e) {
+      // The model diverged inside the step (a NaN in the logits or in a layer's input):
+      // the same fault as a non-finite loss, found earlier, and under the same policy.
+      culprit = concat("the forward pass is not finite (", e.what(), ")");
+      r.loss = std::numeric_limits<double>::quiet_NaN();
     } catch (const Error& e) {
       m.end_display();
       fail("step ", this_step, ": ", e.what(), " (", m.kept_note(), ")");
     }
     if (diagnose) m.task.record_gradient_flow(false);
-    const std::string culprit = m.non_finite_culprit(r.loss);
+    if (culprit.empty()) culprit = m.non_finite_culprit(r.loss);
     double diag_norm_before = std::numeric_limits<double>::quiet_NaN();
     if (diagnose) {
       double s = 0.0;

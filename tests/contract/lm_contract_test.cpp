@@ -4,6 +4,7 @@
 // Trainer); exported model files give the same scores; mismatched checkpoints are refused.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
@@ -143,6 +144,30 @@ TEST(LmContract, TaskPassesResetTheStateAndCountEpochs) {
   f.task->train_step(rng);
   EXPECT_EQ(f.task->next_window(), 1);
   EXPECT_GT(f.task->epoch(), 1.0);
+}
+
+// A window on which the model diverges (NaN weights: the loss throws rnn::NonFiniteError)
+// is used up and drops the carried state, which holds NaN: once the weights are good again
+// the next window trains from zero state instead of failing on the NaN it carried.
+TEST(LmContract, DivergedWindowDropsTheCarriedState) {
+  Fixture f(sample_text(3000), small_config(CellMode::LSTM, 0), {.batch = 4, .seq_len = 20});
+  Rng rng(1);
+  EXPECT_TRUE(std::isfinite(f.task->train_step(rng).loss));
+  Parameters<float>& p = f.task->parameters();
+  const std::vector<float> good(p.values().begin(), p.values().end());
+  int poisoned = 0;
+  for (const ParamInfo& info : p.infos()) {
+    if (info.name.find("weight_hh_l0") == std::string::npos) continue;
+    for (size_t i = 0; i < info.numel; ++i) p.values()[info.offset + i] = std::nanf("");
+    ++poisoned;
+  }
+  ASSERT_EQ(poisoned, 1);
+  EXPECT_THROW(f.task->train_step(rng), NonFiniteError);
+  EXPECT_EQ(f.task->next_window(), 2);
+  std::copy(good.begin(), good.end(), p.values().begin());
+  p.zero_grad();
+  EXPECT_TRUE(std::isfinite(f.task->train_step(rng).loss));
+  EXPECT_EQ(f.task->next_window(), 3);
 }
 
 TEST(LmContract, ResumeIsBitExact) {

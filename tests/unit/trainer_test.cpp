@@ -41,6 +41,8 @@ class RegressionTask : public TrainTask {
     Tensor<float> x({8, 4});
     for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(rng.normal());
     const Tensor<float> y = target(x, &rng);
+    // A NaN reaching the prediction: the loss refuses it with an rnn::NonFiniteError.
+    if (position_ == nan_input_at_) x[5] = std::numeric_limits<float>::quiet_NaN();
     const Tensor<float> prediction = layer_->forward(x);
     const LossResult<float> loss = mse(prediction, y);
     layer_->backward(x, loss.grad);
@@ -76,6 +78,7 @@ class RegressionTask : public TrainTask {
   }
 
   int64_t nan_at_ = -1;
+  int64_t nan_input_at_ = -1;
   int64_t inf_grad_from_ = -1, inf_grad_to_ = -1;  // steps with an infinite gradient element
   int64_t poison_weights_at_ = -1;
   int64_t interrupt_at_ = -1;
@@ -261,6 +264,36 @@ TEST_F(TrainerTest, NonFiniteLossStopsNamingTheStepAndKeepsCheckpoint) {
   TrainerOptions o = options("skip", 40);
   o.non_finite = NonFinitePolicy::Skip;
   EXPECT_EQ(Trainer(o, skipping).run().steps, 40);
+}
+
+// A NaN met inside the step (the loss throws rnn::NonFiniteError before any gradient
+// exists) is the same fault as a non-finite loss: it stops naming the step, or is skipped.
+TEST_F(TrainerTest, NonFiniteErrorInsideTheStepIsANonFiniteStep) {
+  RegressionTask task;
+  task.nan_input_at_ = 14;
+  try {
+    Trainer(options("run", 40), task).run();
+    FAIL() << "a NaN prediction must stop training";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const char* part :
+         {"step 14: the forward pass is not finite (mse: pred holds a non-finite value",
+          "last.ckpt at step 10, is intact"}) {
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  }
+
+  RegressionTask skipping;
+  skipping.nan_input_at_ = 14;
+  TrainerOptions o = options("skip", 40);
+  o.non_finite = NonFinitePolicy::Skip;
+  const TrainSummary s = Trainer(o, skipping).run();
+  EXPECT_EQ(s.steps, 40);
+  EXPECT_EQ(s.skipped_steps, 1);
+  EXPECT_EQ(Checkpoint::load((dir_ / "skip" / "last.ckpt").string())
+                .meta["trainer"]["lr_scale"]
+                .get<double>(),
+            0.5);
 }
 
 TEST_F(TrainerTest, CheckpointDetectsCorruptionAndRefusesNaNWeights) {

@@ -124,7 +124,8 @@ void check_shape(const Tensor<T>& t, const Shape& expected, const std::string& n
   }
 }
 
-// Throws if any element is NaN or Inf, naming the tensor and the first bad index.
+// Throws rnn::NonFiniteError if any element is NaN or Inf, naming the tensor and the first bad
+// index.
 template <class T>
 void check_finite(std::span<const T> values, const std::string& name);
 

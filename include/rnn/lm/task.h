@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "rnn/lm/corpus.h"
 #include "rnn/lm/evaluation.h"
@@ -73,6 +73,12 @@ void put_carried_state(Checkpoint& checkpoint, const RecurrentState<float>& stat
                        const LanguageModel<float>& model, int64_t batch);
 RecurrentState<float> carried_state_from(const Checkpoint& checkpoint,
                                          const LanguageModel<float>& model, int64_t batch);
+
+// One training window through `train` (a call of LanguageModel::window_loss on `state`).
+// When the model diverges on it (an rnn::NonFiniteError, rethrown, or a non-finite loss)
+// the carried state is dropped: it holds NaN and would make every later window fail too,
+// where the trainer skips the step and goes on (NonFinitePolicy::Skip).
+WindowLoss train_window(RecurrentState<float>& state, const std::function<WindowLoss()>& train);
 
 // FNV-1a 64 of a token sequence (identifies the training text in checkpoints).
 uint64_t token_hash(std::span<const int64_t> ids);

@@ -130,7 +130,8 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   // Runs to max_steps, the time budget, early stopping or Ctrl-C. Throws rnn::Error on
-  // a non-finite loss or gradient (NonFinitePolicy::Stop), naming the step, and on any
+  // a non-finite loss or gradient, or an rnn::NonFiniteError raised inside the step
+  // (NonFinitePolicy::Stop; Skip skips such steps), naming the step, and on any
   // error inside a training step or while writing the run folder (a full disk, a
   // read-only folder), then also naming the step; the files written before stay intact.
   // A checkpoint is never written with a non-finite parameter (Checkpoint::save refuses).
