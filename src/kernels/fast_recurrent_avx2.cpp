@@ -4,10 +4,11 @@
 // baseline x86-64, and callers check fast::available() first. No standard-library template
 // is instantiated inside the AVX2 region (that could hand an AVX2 copy of a shared inline
 // function to the rest of the program).
-#include <algorithm>
-#include <cstdint>
-
 #include <immintrin.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cstdint>
 
 #include "fast_tiles_avx512.h"
 #include "rnn/kernels/fast_recurrent.h"
@@ -906,6 +907,17 @@ void tanh_n(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) {
     const int64_t m = imin(8, n - i);
     store_n(y + i, v_tanh(load_n(x + i, m)), m);
+  }
+}
+
+void copy_flush_denormals(const float* src, float* dst, int64_t n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f), smallest = _mm256_set1_ps(FLT_MIN);
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t m = imin(8, n - i);
+    const __m256 v = load_n(src + i, m);
+    // |v| >= FLT_MIN, or NaN: kept; a denormal becomes a zero of its sign, as under FTZ.
+    const __m256 keep = _mm256_cmp_ps(_mm256_andnot_ps(sign, v), smallest, _CMP_NLT_UQ);
+    store_n(dst + i, _mm256_or_ps(_mm256_and_ps(v, keep), _mm256_and_ps(v, sign)), m);
   }
 }
 

@@ -20,12 +20,20 @@ struct RecurrentStepper<T>::Impl {
   bool lstm = false;
   bool use_fast = false;
 
-  // Fast path (float, AVX2): per layer [B, in_l + H] rows of [x | h], packed weights.
-  std::vector<fast::PackedGates> packed;
-  std::vector<fast::AlignedBuffer> concat;  // [L] [B, in_l + H]
-  std::vector<fast::AlignedBuffer> cell;    // [L] [B, H]
-  fast::AlignedBuffer h_new;                // [B, H]
-  fast::AlignedBuffer out;                  // [B, Hout]
+  // Fast path (float, AVX2): per layer two buffers of rows [x | h] used in turn. A step
+  // reads [x_t | h_{t-1}] from one; its epilogue writes h_t to `out` and, as its "y", into
+  // the other buffer's h columns, where the next step reads it: no state is copied between
+  // steps, and each step's arguments are set once, at construction.
+  struct FastLayer {
+    int64_t in = 0;  // the layer's input size
+    fast::PackedGates packed;
+    fast::AlignedBuffer concat[2];  // [B, in + H] each
+    fast::AlignedBuffer cell;       // [B, H] LSTM: c, updated in place
+    fast::AlignedBuffer out;        // [B, H]: h_t (the next layer's x, or the output)
+    fast::StepArgs args[2];         // args[p] reads concat[p], writes concat[1 - p]
+  };
+  std::vector<FastLayer> fast_layers;
+  int current = 0;  // the buffer that holds h_{t-1}
 
   // Plain path: state and scratch of the reference cell.
   std::vector<T> h, c;                       // [L, B, Hout], [L, B, H]
@@ -55,43 +63,81 @@ struct RecurrentStepper<T>::Impl {
     if constexpr (std::is_same_v<T, float>) {
       for (int64_t l = 0; l < L; ++l) {
         const auto w = weights(l);
-        fast::pack_gates(packed[static_cast<size_t>(l)], to_cell(module->config().mode), H, in(l),
-                         w.w_ih, w.b_ih, H, w.w_hh, w.b_hh, fast::avx512_enabled());
+        fast::PackedGates& p = fast_layers[static_cast<size_t>(l)].packed;
+        fast::pack_gates(p, to_cell(module->config().mode), H, in(l), w.w_ih, w.b_ih, H, w.w_hh,
+                         w.b_hh, fast::avx512_enabled());
+        for (fast::AlignedBuffer* b : {&p.w, &p.bias, &p.bias_xn})
+          flush_denormals(b->data(), b->size());
       }
     }
   }
 
-  const T* step_fast(const T* x) {
-    if constexpr (std::is_same_v<T, float>) {
-      fast::ScopedFlushDenormals ftz;
-      const float* layer_x = x;
-      int64_t layer_in_size = I;
-      for (int64_t l = 0; l < L; ++l) {
-        const int64_t K = in(l) + H;
-        float* cat = concat[static_cast<size_t>(l)].data();
-        for (int64_t b = 0; b < B; ++b) {
-          std::copy(layer_x + b * layer_in_size, layer_x + (b + 1) * layer_in_size, cat + b * K);
-        }
-        fast::StepArgs s;
+  void allocate_fast() {
+    fast_layers.resize(static_cast<size_t>(L));
+    for (int64_t l = 0; l < L; ++l) {
+      FastLayer& f = fast_layers[static_cast<size_t>(l)];
+      f.in = in(l);
+      const int64_t K = f.in + H;
+      for (auto& buffer : f.concat) buffer.resize(static_cast<size_t>(B * K));
+      f.cell.resize(static_cast<size_t>(B * H));
+      f.out.resize(static_cast<size_t>(B * H));
+      for (int p = 0; p < 2; ++p) {
+        fast::StepArgs& s = f.args[p];
         s.rows = B;
-        s.a = cat;
+        s.a = f.concat[p].data();
         s.lda = K;
-        s.h_prev = cat + in(l);
+        s.h_prev = f.concat[p].data() + f.in;
         s.ldh = K;
-        float* cl = lstm ? cell[static_cast<size_t>(l)].data() : nullptr;
+        float* cl = lstm ? f.cell.data() : nullptr;
         s.c_prev = cl;
         s.c_new = cl;  // elementwise in place: each unit reads its own c before writing it
-        s.h_new = h_new.data();
-        const fast::PackedGates& p = packed[static_cast<size_t>(l)];
-        fast::fused_step(p, s, 0, p.blocks);
+        s.h_new = f.out.data();
+        s.y = f.concat[1 - p].data() + f.in;
+        s.ldy = K;
+      }
+    }
+  }
+
+  // Row b's h columns in the buffer that holds the current state.
+  int64_t state_offset(int64_t layer, int64_t b) const {
+    return b * (fast_layers[static_cast<size_t>(layer)].in + H) +
+           fast_layers[static_cast<size_t>(layer)].in;
+  }
+  float* state_h(int64_t layer, int64_t b) {
+    return fast_layers[static_cast<size_t>(layer)].concat[current].data() + state_offset(layer, b);
+  }
+  const float* state_h(int64_t layer, int64_t b) const {
+    return fast_layers[static_cast<size_t>(layer)].concat[current].data() + state_offset(layer, b);
+  }
+
+  static void flush_denormals(float* p, size_t n) {
+    fast::copy_flush_denormals(p, p, static_cast<int64_t>(n));
+  }
+
+  // Denormals are kept out of what a step reads (the packed weights, x, h and c) rather
+  // than flushed by FTZ/DAZ: switching the MXCSR and back stalls the pipeline and cost more
+  // than the whole step at H = 8 (one step took 1.3-1.7x as long with it). Denormals can then
+  // arise only inside a step, from an underflowing product, and never persist in the state.
+  const T* step_fast(const T* x) {
+    if constexpr (std::is_same_v<T, float>) {
+      const float* layer_x = x;
+      int64_t layer_in_size = I;
+      for (FastLayer& f : fast_layers) {
+        const int64_t K = f.in + H;
+        float* cat = f.concat[current].data();
         for (int64_t b = 0; b < B; ++b) {
-          std::copy(h_new.data() + b * H, h_new.data() + (b + 1) * H, cat + b * K + in(l));
+          fast::copy_flush_denormals(layer_x + b * layer_in_size, cat + b * K, layer_in_size);
         }
-        layer_x = h_new.data();
+        fast::fused_step(f.packed, f.args[current], 0, f.packed.blocks);
+        float* next = f.concat[1 - current].data() + f.in;
+        for (int64_t b = 0; b < B; ++b) flush_denormals(next + b * K, static_cast<size_t>(H));
+        flush_denormals(f.out.data(), static_cast<size_t>(B * H));
+        if (lstm) flush_denormals(f.cell.data(), static_cast<size_t>(B * H));
+        layer_x = f.out.data();
         layer_in_size = H;
       }
-      std::copy(h_new.data(), h_new.data() + B * H, out.data());
-      return out.data();
+      current = 1 - current;
+      return fast_layers.back().out.data();
     } else {
       return x;
     }
@@ -140,15 +186,7 @@ RecurrentStepper<T>::RecurrentStepper(const Recurrent<T>& module, int64_t batch)
   m.lstm = cfg.mode == CellMode::LSTM;
   m.use_fast = std::is_same_v<T, float> && detail::fast_path_usable(cfg);
   if (m.use_fast) {
-    m.packed.resize(static_cast<size_t>(m.L));
-    m.concat.resize(static_cast<size_t>(m.L));
-    m.cell.resize(static_cast<size_t>(m.L));
-    for (int64_t l = 0; l < m.L; ++l) {
-      m.concat[static_cast<size_t>(l)].resize(static_cast<size_t>(m.B * (m.in(l) + m.H)));
-      m.cell[static_cast<size_t>(l)].resize(static_cast<size_t>(m.B * m.H));
-    }
-    m.h_new.resize(static_cast<size_t>(m.B * m.H));
-    m.out.resize(static_cast<size_t>(m.B * m.H));
+    m.allocate_fast();
   } else {
     const size_t BH = static_cast<size_t>(m.B * m.H), BGH = BH * static_cast<size_t>(m.G);
     m.h.assign(static_cast<size_t>(m.L * m.B * m.Hout), T(0));
@@ -186,8 +224,11 @@ template <class T>
 void RecurrentStepper<T>::reset() {
   Impl& m = *impl_;
   if (m.use_fast) {
-    for (auto& b : m.concat) std::fill(b.data(), b.data() + b.size(), 0.0f);
-    for (auto& b : m.cell) std::fill(b.data(), b.data() + b.size(), 0.0f);
+    for (auto& f : m.fast_layers) {
+      for (auto& buffer : f.concat) std::fill(buffer.data(), buffer.data() + buffer.size(), 0.0f);
+      std::fill(f.cell.data(), f.cell.data() + f.cell.size(), 0.0f);
+    }
+    m.current = 0;
   } else {
     std::fill(m.h.begin(), m.h.end(), T(0));
     std::fill(m.c.begin(), m.c.end(), T(0));
@@ -203,15 +244,12 @@ void RecurrentStepper<T>::set_state(const RecurrentState<T>& state) {
   if (m.use_fast) {
     if constexpr (std::is_same_v<T, float>) {
       for (int64_t l = 0; l < m.L; ++l) {
-        const int64_t K = m.in(l) + m.H;
-        float* cat = m.concat[static_cast<size_t>(l)].data();
         for (int64_t b = 0; b < m.B; ++b) {
-          const float* src = state.h.data() + (l * m.B + b) * m.H;
-          std::copy(src, src + m.H, cat + b * K + m.in(l));
+          fast::copy_flush_denormals(state.h.data() + (l * m.B + b) * m.H, m.state_h(l, b), m.H);
         }
         if (m.lstm) {
-          std::copy(state.c.data() + l * m.B * m.H, state.c.data() + (l + 1) * m.B * m.H,
-                    m.cell[static_cast<size_t>(l)].data());
+          fast::copy_flush_denormals(state.c.data() + l * m.B * m.H,
+                                     m.fast_layers[static_cast<size_t>(l)].cell.data(), m.B * m.H);
         }
       }
     }
@@ -228,13 +266,12 @@ RecurrentState<T> RecurrentStepper<T>::state() const {
   if (m.use_fast) {
     if constexpr (std::is_same_v<T, float>) {
       for (int64_t l = 0; l < m.L; ++l) {
-        const int64_t K = m.in(l) + m.H;
-        const float* cat = m.concat[static_cast<size_t>(l)].data();
         for (int64_t b = 0; b < m.B; ++b) {
-          std::copy(cat + b * K + m.in(l), cat + b * K + K, s.h.data() + (l * m.B + b) * m.H);
+          const float* h = m.state_h(l, b);
+          std::copy(h, h + m.H, s.h.data() + (l * m.B + b) * m.H);
         }
         if (m.lstm) {
-          const float* cl = m.cell[static_cast<size_t>(l)].data();
+          const float* cl = m.fast_layers[static_cast<size_t>(l)].cell.data();
           std::copy(cl, cl + m.B * m.H, s.c.data() + l * m.B * m.H);
         }
       }

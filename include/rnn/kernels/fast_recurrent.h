@@ -227,6 +227,12 @@ void exp_n(const float* x, float* y, int64_t n);
 void sigmoid_n(const float* x, float* y, int64_t n);
 void tanh_n(const float* x, float* y, int64_t n);
 
+// dst[i] = src[i] with denormals replaced by zeros of their sign (dst == src allowed):
+// what FTZ/DAZ make of them, for code that keeps denormals out of its inputs and state
+// instead of switching the MXCSR (the single step, where that switch costs more than the
+// step at small H).
+void copy_flush_denormals(const float* src, float* dst, int64_t n);
+
 // Sets flush-to-zero and denormals-are-zero for this thread; restores on destruction.
 class ScopedFlushDenormals {
  public:
