@@ -190,7 +190,12 @@ RunResult run_one(const LabOptions& o, const std::string& run_dir) {
     diverged = true;
     out["error"] = what;
   }
-  const EvalResult final_eval = task.validate();
+  EvalResult final_eval;
+  try {
+    final_eval = task.validate();
+  } catch (const NonFiniteError&) {  // finite but overflowing weights: NaN logits
+    final_eval.loss = std::numeric_limits<double>::quiet_NaN();
+  }
   const double loss = final_eval.loss;
   out["test_loss"] = std::isfinite(loss) ? nlohmann::json(loss) : nlohmann::json();
   if (final_eval.metrics.count("accuracy")) out["accuracy"] = final_eval.metrics.at("accuracy");

@@ -493,9 +493,9 @@ TrainSummary Trainer::run() {
     try {
       r = m.task.train_step(m.rng);
     } catch (const NonFiniteError& e) {
-      // The model diverged inside the step (a NaN in the logits or in a layer's input):
+      // The model diverged inside the step (NaN logits, an infinite gradient reaching a layer):
       // the same fault as a non-finite loss, found earlier, and under the same policy.
-      culprit = concat("the forward pass is not finite (", e.what(), ")");
+      culprit = concat("a value inside the step is not finite (", e.what(), ")");
       r.loss = std::numeric_limits<double>::quiet_NaN();
     } catch (const Error& e) {
       m.end_display();

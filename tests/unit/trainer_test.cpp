@@ -277,7 +277,7 @@ TEST_F(TrainerTest, NonFiniteErrorInsideTheStepIsANonFiniteStep) {
   } catch (const Error& e) {
     const std::string what = e.what();
     for (const char* part :
-         {"step 14: the forward pass is not finite (mse: pred holds a non-finite value",
+         {"step 14: a value inside the step is not finite (mse: pred holds a non-finite value",
           "last.ckpt at step 10, is intact"}) {
       EXPECT_NE(what.find(part), std::string::npos) << what;
     }
