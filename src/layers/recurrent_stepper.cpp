@@ -117,8 +117,8 @@ struct RecurrentStepper<T>::Impl {
   // Denormals are kept out of what a step reads (the packed weights, x, h and c) rather
   // than flushed by FTZ/DAZ: reading the MXCSR (to restore it after) waits for every
   // floating-point operation in flight, whose exception flags it holds, so no step could
-  // start before the previous one had finished. On one Zen 3 core H = 8 steps ran 1.1-1.4x
-  // faster without it, and 1.1-1.8x with the other vCPU busy. Denormals can then arise only
+  // start before the previous one had finished. On one Zen 3 core H = 8 steps ran 1.04-1.24x
+  // faster without it, and 1.45-1.87x with the other vCPU busy. Denormals can then arise only
   // inside a step, from an underflowing product, and never persist in the state (as a
   // decaying state would on silent input).
   const T* step_fast(const T* x) {
