@@ -181,17 +181,23 @@ void pack_gates(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, const flo
   set_shape(p, cell, hidden, kx, kh, wide && gate_count(cell) > 1 && hidden >= kWideMinHidden);
   p.group_blocks = 0;
   const int64_t K = kx + kh, VW = p.vecs * 8;
+  // Only the AVX2 tiles read vector runs (RNN's 32-unit blocks are the AVX-512 tiles' too).
+  p.vector_runs =
+      p.units == 8 && gate_count(cell) > 1 && p.blocks * K * VW * int64_t{4} > l2_cache_bytes();
   p.w.resize(static_cast<size_t>(p.blocks * K * VW));
   pack_biases(p, b_x, b_h);
   for (int64_t jb = 0; jb < p.blocks; ++jb) {
     float* panel = p.w.data() + jb * K * VW;
     for (int64_t col = 0; col < VW; col += 8) {
-      if (put_weight_columns8(panel, VW, col, block_column_row(p, jb, col),
+      // Vector col / 8 of the block: a run of its own, or columns of the shared rows.
+      float* dst = p.vector_runs ? panel + (col / 8) * p.vector_stride() : panel;
+      const int64_t width = p.k_stride(), c0 = p.vector_runs ? 0 : col;
+      if (put_weight_columns8(dst, width, c0, block_column_row(p, jb, col),
                               block_column_row(p, jb, col + 7), kx, w_x, kh, w_h)) {
         continue;
       }
-      for (int64_t c = col; c < col + 8; ++c) {
-        put_weight_column(panel, VW, c, block_column_row(p, jb, c), kx, w_x, kh, w_h);
+      for (int64_t c = 0; c < 8; ++c) {
+        put_weight_column(dst, width, c0 + c, block_column_row(p, jb, col + c), kx, w_x, kh, w_h);
       }
     }
   }

@@ -173,13 +173,16 @@ inline void store_n(float* p, __m256 v, int64_t n) {
 }
 
 // ---- register tiles ---------------------------------------------------------------------
-// acc[r][v] += sum_{k in [k0,k1)} a[r*lda + k] * panel[k][v*8 .. v*8+7]
+// acc[r][v] += sum_{k in [k0,k1)} a[r*lda + k] * (gate vector v of the panel at k)
+// The panel's vectors sit side by side per k ([K][V*8]), or with Runs each in a run of its
+// own ([V][K][8], `run` floats apart: PackedGates::vector_runs); the sums are the same.
 // The sums live in locals that are never address-taken, so they stay in registers (an
 // accumulator array that escapes to the epilogue would be stored back on every k).
-template <int V, int R>
-inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t k0, int64_t k1,
-                       __m256 (&acc_out)[R][V]) {
-  constexpr int64_t VW = V * 8;
+template <int V, int R, bool Runs>
+inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t run, int64_t k0,
+                       int64_t k1, __m256 (&acc_out)[R][V]) {
+  constexpr int64_t KS = Runs ? 8 : V * 8;  // floats from one k to the next
+  const int64_t vs = Runs ? run : 8;        // floats from one gate vector to the next
   __m256 acc[R][V];
   #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -194,18 +197,18 @@ inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t 
     for (; k + 1 < k1; k += 2) {
       const __m256 a0 = _mm256_broadcast_ss(a + k);
       const __m256 a1 = _mm256_broadcast_ss(a + k + 1);
-      const float* w0 = panel + k * VW;
-      #pragma GCC unroll 8
+      const float* w0 = panel + k * KS;
+#pragma GCC unroll 8
       for (int v = 0; v < V; ++v) {
-        acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(w0 + v * 8), acc[0][v]);
-        acc2[v] = _mm256_fmadd_ps(a1, _mm256_load_ps(w0 + VW + v * 8), acc2[v]);
+        acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(w0 + v * vs), acc[0][v]);
+        acc2[v] = _mm256_fmadd_ps(a1, _mm256_load_ps(w0 + KS + v * vs), acc2[v]);
       }
     }
     if (k < k1) {
       const __m256 a0 = _mm256_broadcast_ss(a + k);
       #pragma GCC unroll 8
       for (int v = 0; v < V; ++v)
-        acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(panel + k * VW + v * 8), acc[0][v]);
+        acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(panel + k * KS + v * vs), acc[0][v]);
     }
     #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc[0][v] = _mm256_add_ps(acc[0][v], acc2[v]);
@@ -213,8 +216,8 @@ inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t 
     for (int64_t k = k0; k < k1; ++k) {
       __m256 w[V];
       #pragma GCC unroll 8
-      for (int v = 0; v < V; ++v) w[v] = _mm256_load_ps(panel + k * VW + v * 8);
-      #pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) w[v] = _mm256_load_ps(panel + k * KS + v * vs);
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
         #pragma GCC unroll 8
@@ -226,6 +229,17 @@ inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t 
   for (int r = 0; r < R; ++r)
     #pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc_out[r][v] = acc[r][v];
+}
+
+// accumulate over the layout the block's panel has.
+template <int V, int R>
+inline void accumulate_panel(const PackedGates& p, const float* a, int64_t lda, const float* panel,
+                             int64_t k0, int64_t k1, __m256 (&acc)[R][V]) {
+  if (p.vector_runs) {
+    accumulate<V, R, true>(a, lda, panel, p.vector_stride(), k0, k1, acc);
+  } else {
+    accumulate<V, R, false>(a, lda, panel, 0, k0, k1, acc);
+  }
 }
 
 // ---- fused step epilogues ---------------------------------------------------------------
@@ -388,14 +402,14 @@ inline void step_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64
   const float* a = s.a + b0 * s.lda;
   if (p.cell == Cell::GRU && p.kx > 0) {
     // The x part of GRU's n gate stays apart from the h part (r multiplies only the latter).
-    accumulate<V, R>(a, s.lda, panel, 0, p.kx, acc);
+    accumulate_panel<V, R>(p, a, s.lda, panel, 0, p.kx, acc);
     for (int r = 0; r < R; ++r) {
       acc_xn[r] = acc[r][2];
       acc[r][2] = _mm256_setzero_ps();
     }
-    accumulate<V, R>(a, s.lda, panel, p.kx, K, acc);
+    accumulate_panel<V, R>(p, a, s.lda, panel, p.kx, K, acc);
   } else {
-    accumulate<V, R>(a, s.lda, panel, 0, K, acc);
+    accumulate_panel<V, R>(p, a, s.lda, panel, 0, K, acc);
   }
   for (int r = 0; r < R; ++r) {
     if constexpr (V == 3) {
@@ -429,7 +443,7 @@ inline void gemm_tile(const PackedMatrix& p, const float* a, int64_t lda, float*
   __m256 acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_setzero_ps();
-  accumulate<4, R>(a + b0 * lda, lda, p.w.data() + nb * p.k * 32, 0, p.k, acc);
+  accumulate<4, R, false>(a + b0 * lda, lda, p.w.data() + nb * p.k * 32, 0, 0, p.k, acc);
   for (int r = 0; r < R; ++r) {
     for (int v = 0; v < 4; ++v) {
       const int64_t j = nb * 32 + v * 8;
