@@ -443,7 +443,12 @@ inline void gemm_tile(const PackedMatrix& p, const float* a, int64_t lda, float*
   __m256 acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_setzero_ps();
-  accumulate<4, R, false>(a + b0 * lda, lda, p.w.data() + nb * p.k * 32, 0, 0, p.k, acc);
+  const float* panel = p.w.data() + nb * p.k * 32;
+  if (p.vector_runs) {
+    accumulate<4, R, true>(a + b0 * lda, lda, panel, p.k * 8, 0, p.k, acc);
+  } else {
+    accumulate<4, R, false>(a + b0 * lda, lda, panel, 0, 0, p.k, acc);
+  }
   for (int r = 0; r < R; ++r) {
     for (int v = 0; v < 4; ++v) {
       const int64_t j = nb * 32 + v * 8;

@@ -1,5 +1,6 @@
 // pack_gates stores an 8-unit LSTM/GRU block's gate vectors as runs of their own where the
-// packed weights are larger than L2 (PackedGates::vector_runs), so that a step reads several
+// packed weights are larger than L2 (PackedGates::vector_runs), and pack_matrix a 32-wide
+// panel's four vectors from 8 times the L2 on, so that a few-row product reads several
 // streams at once. Only where the weights are read from changes: every output of fused_step
 // must be bit-identical to the side-by-side layout, for every row tile (1..4 rows and their
 // tails), with and without the input in the blocks (GRU's n gate then sums its x part apart),
@@ -108,6 +109,36 @@ TEST(VectorRuns, StepEqualsSideBySideLayout) {
       }
     }
   }
+}
+
+// The backward's few-row product dh W_hh on 32-wide panels: the same with the panels' vectors
+// in runs (8 times the L2 on).
+TEST(VectorRuns, PackedGemmEqualsSideBySideLayout) {
+  if (!fast::available()) GTEST_SKIP() << "no AVX2+FMA: the fast kernels are not used";
+  KernelSettings restore;
+  rnn::Rng rng(9);
+  const int64_t k = 61, n = 75;  // a last panel with 11 of its 32 columns
+  const std::vector<float> b = random_values(k * n, rng);
+  for (int64_t m : {1, 2, 3, 4, 5}) {
+    const std::vector<float> a = random_values(m * k, rng), c0 = random_values(m * n, rng);
+    for (bool accumulate : {false, true}) {
+      std::vector<float> outs[2];
+      for (int runs = 0; runs < 2; ++runs) {
+        fast::set_l2_cache_bytes(runs == 1 ? 256 : int64_t{1} << 30);
+        fast::PackedMatrix p;
+        fast::pack_matrix(p, k, n, b.data(), 32);
+        ASSERT_EQ(p.vector_runs, runs == 1);
+        outs[runs] = c0;
+        fast::packed_gemm(p, m, a.data(), k, outs[runs].data(), n, 1, p.blocks, accumulate, true);
+        fast::packed_gemm(p, m, a.data(), k, outs[runs].data(), n, 0, 1, accumulate);
+      }
+      EXPECT_EQ(outs[0], outs[1]) << "m " << m << " accumulate " << accumulate;
+    }
+  }
+  // 16-wide panels (the AVX-512 tiles read them too) never take runs.
+  fast::PackedMatrix p;
+  fast::pack_matrix(p, k, n, b.data(), 16);
+  EXPECT_FALSE(p.vector_runs);
 }
 
 }  // namespace

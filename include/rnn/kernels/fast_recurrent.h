@@ -66,8 +66,11 @@ inline int64_t gate_count(Cell c) { return c == Cell::LSTM ? 4 : c == Cell::GRU 
 
 // Right-hand matrix B [K, N] (row-major) packed into panels of 32 columns: [N/32][K][32].
 // width 16: [N/16][K][16] for the 6 x 16 tile (many rows).
+// Panels of 32 larger than L2 keep their 4 vectors of 8 columns in runs of their own,
+// [N/32][4][K][8] (PackedGates::vector_runs: a few-row product reads 4 streams at once).
 struct PackedMatrix {
   int64_t k = 0, n = 0, blocks = 0, width = 32;
+  bool vector_runs = false;
   AlignedBuffer w;
 };
 void pack_matrix(PackedMatrix& p, int64_t k, int64_t n, const float* b, int64_t width = 32);
