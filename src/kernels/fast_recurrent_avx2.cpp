@@ -535,10 +535,9 @@ inline TileRows plain_rows(const float* a, int64_t lda, int64_t K) {
 // The AVX2 GRU epilogue of group ug on kEpiloguePairs (row, block) pairs at a time (a row's
 // two blocks). One pair at a time left the vector units waiting on each pair's chain of
 // sigmoid -> n -> tanh; two at a time, one Zen 3 core: GRU inference H = 128/256 B = 16/64
-// 1.03-1.11x (medians of three runs), training 0.98-1.10x. LSTM's epilogue, with three
-// sigmoids and two tanh a pair, spills on 16 ymm registers at two pairs (0.85-1.07x), so it
-// stays one at a time. False (nothing done) where the group has a block past the last or the pairs
-// do not divide evenly; the one-pair loop takes those.
+// 1.03-1.11x (medians of three runs), training 0.98-1.10x (LSTM: lstm_group_epilogue).
+// False (nothing done) where the group has a block past the last or the pairs do not divide
+// evenly; the one-pair loop takes those.
 constexpr int kEpiloguePairs = 2;
 
 bool gru_group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
@@ -559,6 +558,77 @@ bool gru_group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, con
       acc_xn[q] = gru_x ? _mm256_loadu_ps(row + GC + l * 8) : _mm256_setzero_ps();
     }
     gru_epilogue_n<N>(p, s, b, jb, acc, acc_xn);
+  }
+  return true;
+}
+
+// The AVX2 LSTM epilogue of group ug in two passes over its rows: first every gate's
+// activation (three sigmoids and a tanh a block, independent of each other, so that the
+// vector units work on several at once), written back over the sums in the scratch row;
+// then the cell update and tanh(c) of the row's blocks together. The same operations as
+// lstm_epilogue, lane for lane. It spills (six sigmoids at once on 16 ymm registers), but the
+// spills are independent loads and stores; one Zen 3 core, interleaved medians of 7-9 runs
+// against one block at a time: H = 128 B = 16/64 1.05-1.23x, H = 256 1.06-1.13x (inference
+// and training), H = 512 0.98-1.02x (the products dominate there); three sigmoids at a time
+// (no spills) gained about half as much. False (nothing done) where the group has a block
+// past the last.
+bool lstm_group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, float* scratch,
+                         int64_t ldsc) {
+  constexpr int GB = 2;  // blocks a group (pack_gate_panels)
+  const int64_t H = p.hidden, units = GB * 8;
+  if (p.group_blocks != GB || (ug + 1) * GB > p.blocks) return false;
+  const float* bias = p.bias.data() + ug * GB * 32;
+  for (int64_t b = 0; b < s.rows; ++b) {
+    float* row = scratch + b * ldsc;
+    int64_t j[GB], n[GB];
+    for (int l = 0; l < GB; ++l) {
+      j[l] = (ug * GB + l) * 8;
+      n[l] = imin(8, H - j[l]);
+    }
+    // pre[g][l]: gate g of block l, with its bias (and gi where the input came apart).
+    __m256 sig[3 * GB], g[GB];
+    for (int l = 0; l < GB; ++l) {
+      __m256 pre[4];
+      for (int q = 0; q < 4; ++q) {
+        pre[q] = _mm256_add_ps(_mm256_loadu_ps(row + q * units + l * 8),
+                               _mm256_load_ps(bias + l * 32 + q * 8));
+        if (s.gi) pre[q] = _mm256_add_ps(load_n(s.gi + b * s.ldgi + q * H + j[l], n[l]), pre[q]);
+      }
+      sig[3 * l] = pre[0];
+      sig[3 * l + 1] = pre[1];
+      sig[3 * l + 2] = pre[3];
+      g[l] = pre[2];
+    }
+    v_sigmoid_n<3 * GB>(sig);
+    v_tanh_n<GB>(g);
+    __m256 c[GB], cp[GB];
+    for (int l = 0; l < GB; ++l) {
+      cp[l] = load_n(s.c_prev + b * H + j[l], n[l]);
+      c[l] = _mm256_fmadd_ps(sig[3 * l + 1], cp[l], _mm256_mul_ps(sig[3 * l], g[l]));
+    }
+    __m256 tc[GB] = {c[0], c[1]};
+    v_tanh_n<GB>(tc);
+    const bool active = !s.active || s.active[b];
+    for (int l = 0; l < GB; ++l) {
+      const __m256 i = sig[3 * l], f = sig[3 * l + 1], o = sig[3 * l + 2];
+      const int64_t jl = j[l], nl = n[l];
+      if (s.gates) {
+        float* a = s.gates + b * 4 * H + jl;
+        store_n(a, i, nl);
+        store_n(a + H, f, nl);
+        store_n(a + 2 * H, g[l], nl);
+        store_n(a + 3 * H, o, nl);
+      }
+      if (active) {
+        const __m256 h = _mm256_mul_ps(o, tc[l]);
+        store_n(s.h_new + b * H + jl, h, nl);
+        store_n(s.c_new + b * H + jl, c[l], nl);
+        if (s.y) store_n(s.y + b * s.ldy + jl, h, nl);
+      } else {
+        store_n(s.h_new + b * H + jl, load_n(s.h_prev + b * s.ldh + jl, nl), nl);
+        store_n(s.c_new + b * H + jl, cp[l], nl);
+      }
+    }
   }
   return true;
 }
@@ -663,6 +733,7 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
       continue;
     }
     if (p.cell == Cell::GRU && gru_group_epilogue(p, s, ug, scratch, ldsc)) continue;
+    if (p.cell == Cell::LSTM && lstm_group_epilogue(p, s, ug, scratch, ldsc)) continue;
     for (int64_t b = 0; b < s.rows; ++b) {
       const float* row = scratch + b * ldsc;
       for (int64_t l = 0; l < p.group_blocks; ++l) {
