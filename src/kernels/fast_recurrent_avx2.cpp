@@ -274,6 +274,65 @@ inline void lstm_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, in
   }
 }
 
+// lstm_epilogue on N (row, block) pairs at once: first every gate's activation (three
+// sigmoids and a tanh a pair, independent of each other, so that the vector units work on
+// several at once), then the cells and their tanh together. The same operations as
+// lstm_epilogue, lane for lane. It spills (six sigmoids at once on 16 ymm registers at
+// N = 2), but the spills are independent loads and stores.
+template <int N>
+inline void lstm_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_t (&b)[N],
+                            const int64_t (&jb)[N], const __m256 (&acc)[N][4]) {
+  const int64_t H = p.hidden;
+  int64_t j[N], n[N];
+  __m256 sig[3 * N], g[N];
+#pragma GCC unroll 8
+  for (int q = 0; q < N; ++q) {
+    j[q] = jb[q] * 8;
+    n[q] = imin(8, H - j[q]);
+    const float* bias = p.bias.data() + jb[q] * 32;
+    __m256 pre[4];
+    for (int v = 0; v < 4; ++v) {
+      pre[v] = _mm256_add_ps(acc[q][v], _mm256_load_ps(bias + v * 8));
+      if (s.gi) pre[v] = _mm256_add_ps(load_n(s.gi + b[q] * s.ldgi + v * H + j[q], n[q]), pre[v]);
+    }
+    sig[3 * q] = pre[0];
+    sig[3 * q + 1] = pre[1];
+    sig[3 * q + 2] = pre[3];
+    g[q] = pre[2];
+  }
+  v_sigmoid_n<3 * N>(sig);
+  v_tanh_n<N>(g);
+  __m256 c[N], cp[N], tc[N];
+#pragma GCC unroll 8
+  for (int q = 0; q < N; ++q) {
+    cp[q] = load_n(s.c_prev + b[q] * H + j[q], n[q]);
+    c[q] = _mm256_fmadd_ps(sig[3 * q + 1], cp[q], _mm256_mul_ps(sig[3 * q], g[q]));
+    tc[q] = c[q];
+  }
+  v_tanh_n<N>(tc);
+#pragma GCC unroll 8
+  for (int q = 0; q < N; ++q) {
+    const __m256 i = sig[3 * q], f = sig[3 * q + 1], o = sig[3 * q + 2];
+    const int64_t r = b[q], jq = j[q], nq = n[q];
+    if (s.gates) {
+      float* a = s.gates + r * 4 * H + jq;
+      store_n(a, i, nq);
+      store_n(a + H, f, nq);
+      store_n(a + 2 * H, g[q], nq);
+      store_n(a + 3 * H, o, nq);
+    }
+    if (!s.active || s.active[r]) {
+      const __m256 h = _mm256_mul_ps(o, tc[q]);
+      store_n(s.h_new + r * H + jq, h, nq);
+      store_n(s.c_new + r * H + jq, c[q], nq);
+      if (s.y) store_n(s.y + r * s.ldy + jq, h, nq);
+    } else {
+      store_n(s.h_new + r * H + jq, load_n(s.h_prev + r * s.ldh + jq, nq), nq);
+      store_n(s.c_new + r * H + jq, cp[q], nq);
+    }
+  }
+}
+
 inline void gru_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int64_t jb,
                          const __m256* acc, __m256 acc_xn) {
   const int64_t H = p.hidden, j = jb * 8, n = imin(8, H - j);
@@ -389,19 +448,19 @@ inline void rnn_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int
   }
 }
 
+// The sums of block jb for rows [b0, b0 + R); with GRU's input in the block, the n gate's
+// x part apart in acc_xn (r multiplies only the h part).
 template <int V, int R>
-inline void step_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64_t jb) {
+inline void block_sums(const PackedGates& p, const StepArgs& s, int64_t b0, int64_t jb,
+                       __m256 (&acc)[R][V], __m256 (&acc_xn)[R]) {
   const int64_t K = p.k();
   const float* panel = p.w.data() + jb * K * V * 8;
-  __m256 acc[R][V];
-  __m256 acc_xn[R];
   for (int r = 0; r < R; ++r) {
     acc_xn[r] = _mm256_setzero_ps();
     for (int v = 0; v < V; ++v) acc[r][v] = _mm256_setzero_ps();
   }
   const float* a = s.a + b0 * s.lda;
   if (p.cell == Cell::GRU && p.kx > 0) {
-    // The x part of GRU's n gate stays apart from the h part (r multiplies only the latter).
     accumulate_panel<V, R>(p, a, s.lda, panel, 0, p.kx, acc);
     for (int r = 0; r < R; ++r) {
       acc_xn[r] = acc[r][2];
@@ -411,6 +470,13 @@ inline void step_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64
   } else {
     accumulate_panel<V, R>(p, a, s.lda, panel, 0, K, acc);
   }
+}
+
+template <int V, int R>
+inline void step_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64_t jb) {
+  __m256 acc[R][V];
+  __m256 acc_xn[R];
+  block_sums<V, R>(p, s, b0, jb, acc, acc_xn);
   for (int r = 0; r < R; ++r) {
     if constexpr (V == 3) {
       gru_epilogue(p, s, b0 + r, jb, acc[r], acc_xn[r]);
@@ -422,10 +488,46 @@ inline void step_tile(const PackedGates& p, const StepArgs& s, int64_t b0, int64
   }
 }
 
+// One row (batch 1, the single step), LSTM or GRU: two blocks' sums, then their epilogues
+// together (lstm_epilogue_n / gru_epilogue_n, the same operations as one at a time), so
+// that the vector units are not left waiting on one block's sigmoid -> cell -> tanh chain.
+// That pays only where the epilogues are most of the step: one Zen 3 core, the single step
+// (interleaved medians of 7-11 runs), H = 16 LSTM 1.15-1.23x, GRU 1.03-1.06x; H = 32
+// 0.95-1.09x; from H = 64 on, where the next block's sums overlap a block's epilogue anyway,
+// 0.90-1.03x.
+constexpr int64_t kMaxPairedBlocks = 4;
+template <int V>
+inline void step_pair(const PackedGates& p, const StepArgs& s, const int64_t (&jb)[2]) {
+  __m256 acc[2][1][V], acc_xn[2][1];
+  for (int q = 0; q < 2; ++q) block_sums<V, 1>(p, s, 0, jb[q], acc[q], acc_xn[q]);
+  const int64_t rows[2] = {0, 0};
+  __m256 sums[2][V];
+  for (int q = 0; q < 2; ++q) {
+    for (int v = 0; v < V; ++v) sums[q][v] = acc[q][0][v];
+  }
+  if constexpr (V == 3) {
+    const __m256 xn[2] = {acc_xn[0][0], acc_xn[1][0]};
+    gru_epilogue_n<2>(p, s, rows, jb, sums, xn);
+  } else {
+    lstm_epilogue_n<2>(p, s, rows, jb, sums);
+  }
+}
+
 template <int V, int R>
 void step_blocks(const PackedGates& p, const StepArgs& s, int64_t jb0, int64_t jb1) {
+  auto block_at = [&](int64_t i) { return s.last_first ? jb1 - 1 - (i - jb0) : i; };
+  if (s.rows == 1 && jb1 - jb0 <= kMaxPairedBlocks &&
+      (p.cell == Cell::LSTM || p.cell == Cell::GRU)) {
+    int64_t i = jb0;
+    for (; i + 1 < jb1; i += 2) {
+      const int64_t jb[2] = {block_at(i), block_at(i + 1)};
+      step_pair<V>(p, s, jb);
+    }
+    if (i < jb1) step_tile<V, 1>(p, s, 0, block_at(i));
+    return;
+  }
   for (int64_t i = jb0; i < jb1; ++i) {
-    const int64_t jb = s.last_first ? jb1 - 1 - (i - jb0) : i;
+    const int64_t jb = block_at(i);
     int64_t b = 0;
     for (; b + R <= s.rows; b += R) step_tile<V, R>(p, s, b, jb);
     switch (s.rows - b) {
@@ -562,73 +664,25 @@ bool gru_group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, con
   return true;
 }
 
-// The AVX2 LSTM epilogue of group ug in two passes over its rows: first every gate's
-// activation (three sigmoids and a tanh a block, independent of each other, so that the
-// vector units work on several at once), written back over the sums in the scratch row;
-// then the cell update and tanh(c) of the row's blocks together. The same operations as
-// lstm_epilogue, lane for lane. It spills (six sigmoids at once on 16 ymm registers), but the
-// spills are independent loads and stores; one Zen 3 core, interleaved medians of 7-9 runs
-// against one block at a time: H = 128 B = 16/64 1.05-1.23x, H = 256 1.06-1.13x (inference
-// and training), H = 512 0.98-1.02x (the products dominate there); three sigmoids at a time
-// (no spills) gained about half as much. False (nothing done) where the group has a block
-// past the last.
-bool lstm_group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, float* scratch,
+// The AVX2 LSTM epilogue of group ug, its two blocks together (lstm_epilogue_n). One block
+// at a time left the vector units waiting on each block's sigmoid -> cell -> tanh chain. One
+// Zen 3 core, interleaved medians of 7-9 runs: H = 128 B = 16/64 1.05-1.23x, H = 256
+// 1.06-1.13x (inference and training), H = 512 0.98-1.02x (the products dominate there);
+// three sigmoids at a time (no spills) gained about half as much. False (nothing done) where
+// the group has a block past the last.
+bool lstm_group_epilogue(const PackedGates& p, const StepArgs& s, int64_t ug, const float* scratch,
                          int64_t ldsc) {
   constexpr int GB = 2;  // blocks a group (pack_gate_panels)
-  const int64_t H = p.hidden, units = GB * 8;
+  const int64_t units = GB * 8;
   if (p.group_blocks != GB || (ug + 1) * GB > p.blocks) return false;
-  const float* bias = p.bias.data() + ug * GB * 32;
   for (int64_t b = 0; b < s.rows; ++b) {
-    float* row = scratch + b * ldsc;
-    int64_t j[GB], n[GB];
+    const float* row = scratch + b * ldsc;
+    const int64_t rows[GB] = {b, b}, jb[GB] = {ug * GB, ug * GB + 1};
+    __m256 acc[GB][4];
     for (int l = 0; l < GB; ++l) {
-      j[l] = (ug * GB + l) * 8;
-      n[l] = imin(8, H - j[l]);
+      for (int g = 0; g < 4; ++g) acc[l][g] = _mm256_loadu_ps(row + g * units + l * 8);
     }
-    // pre[g][l]: gate g of block l, with its bias (and gi where the input came apart).
-    __m256 sig[3 * GB], g[GB];
-    for (int l = 0; l < GB; ++l) {
-      __m256 pre[4];
-      for (int q = 0; q < 4; ++q) {
-        pre[q] = _mm256_add_ps(_mm256_loadu_ps(row + q * units + l * 8),
-                               _mm256_load_ps(bias + l * 32 + q * 8));
-        if (s.gi) pre[q] = _mm256_add_ps(load_n(s.gi + b * s.ldgi + q * H + j[l], n[l]), pre[q]);
-      }
-      sig[3 * l] = pre[0];
-      sig[3 * l + 1] = pre[1];
-      sig[3 * l + 2] = pre[3];
-      g[l] = pre[2];
-    }
-    v_sigmoid_n<3 * GB>(sig);
-    v_tanh_n<GB>(g);
-    __m256 c[GB], cp[GB];
-    for (int l = 0; l < GB; ++l) {
-      cp[l] = load_n(s.c_prev + b * H + j[l], n[l]);
-      c[l] = _mm256_fmadd_ps(sig[3 * l + 1], cp[l], _mm256_mul_ps(sig[3 * l], g[l]));
-    }
-    __m256 tc[GB] = {c[0], c[1]};
-    v_tanh_n<GB>(tc);
-    const bool active = !s.active || s.active[b];
-    for (int l = 0; l < GB; ++l) {
-      const __m256 i = sig[3 * l], f = sig[3 * l + 1], o = sig[3 * l + 2];
-      const int64_t jl = j[l], nl = n[l];
-      if (s.gates) {
-        float* a = s.gates + b * 4 * H + jl;
-        store_n(a, i, nl);
-        store_n(a + H, f, nl);
-        store_n(a + 2 * H, g[l], nl);
-        store_n(a + 3 * H, o, nl);
-      }
-      if (active) {
-        const __m256 h = _mm256_mul_ps(o, tc[l]);
-        store_n(s.h_new + b * H + jl, h, nl);
-        store_n(s.c_new + b * H + jl, c[l], nl);
-        if (s.y) store_n(s.y + b * s.ldy + jl, h, nl);
-      } else {
-        store_n(s.h_new + b * H + jl, load_n(s.h_prev + b * s.ldh + jl, nl), nl);
-        store_n(s.c_new + b * H + jl, cp[l], nl);
-      }
-    }
+    lstm_epilogue_n<GB>(p, s, rows, jb, acc);
   }
   return true;
 }
