@@ -80,7 +80,8 @@ void pack_matrix_transposed(PackedMatrix& p, int64_t k, int64_t n, const float* 
 
 // W_hh (and optionally W_ih) packed for the fused step.
 // Block jb covers units [jb*U, jb*U+U); its panel is K rows of V*8 floats, column v*8+l
-// holding gate v/(U/8), unit jb*U + (v%(U/8))*8 + l. K = kx + kh: the first kx rows come
+// holding gate v/(U/8), unit jb*U + (v%(U/8))*8 + l (or, with vector_runs, the same columns
+// as V runs of K rows of 8: vector v at v*K*8). K = kx + kh: the first kx rows come
 // from W_x (input and recurrent products in one pass), the rest from W_h.
 struct PackedGates {
   Cell cell = Cell::LSTM;
