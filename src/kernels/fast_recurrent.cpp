@@ -126,6 +126,7 @@ void set_shape(PackedGates& p, Cell cell, int64_t hidden, int64_t kx, int64_t kh
   p.units = G == 1 ? 32 : wide ? 16 : 8;
   p.vecs = G * p.units / 8;
   p.blocks = (hidden + p.units - 1) / p.units;
+  p.vector_runs = false;  // pack_gates decides; a PackedGates may be packed either way in turn
 }
 
 // Weight row (gate * H + unit) of column `col` of block jb in the block layout, or -1 for

@@ -198,7 +198,7 @@ inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t 
       const __m256 a0 = _mm256_broadcast_ss(a + k);
       const __m256 a1 = _mm256_broadcast_ss(a + k + 1);
       const float* w0 = panel + k * KS;
-#pragma GCC unroll 8
+      #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) {
         acc[0][v] = _mm256_fmadd_ps(a0, _mm256_load_ps(w0 + v * vs), acc[0][v]);
         acc2[v] = _mm256_fmadd_ps(a1, _mm256_load_ps(w0 + KS + v * vs), acc2[v]);
@@ -217,7 +217,7 @@ inline void accumulate(const float* a, int64_t lda, const float* panel, int64_t 
       __m256 w[V];
       #pragma GCC unroll 8
       for (int v = 0; v < V; ++v) w[v] = _mm256_load_ps(panel + k * KS + v * vs);
-#pragma GCC unroll 8
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256 ar = _mm256_broadcast_ss(a + r * lda + k);
         #pragma GCC unroll 8

@@ -46,6 +46,9 @@ TEST(VectorRuns, ChosenOnlyForBlocksLargerThanL2) {
   EXPECT_TRUE(p.vector_runs);
   EXPECT_EQ(p.k_stride(), 8);
   EXPECT_EQ(p.vector_stride(), 8 * H);
+  // The batched panels (another layout) in the same object: no runs left over.
+  fast::pack_gate_panels(p, fast::Cell::LSTM, H, 0, nullptr, nullptr, H, w.data(), nullptr);
+  EXPECT_FALSE(p.vector_runs);
   // RNN's 32-unit blocks are read by the AVX-512 tiles too: never in runs.
   fast::pack_gates(p, fast::Cell::RNN_TANH, H, 0, nullptr, nullptr, H, w.data(), nullptr);
   EXPECT_FALSE(p.vector_runs);
