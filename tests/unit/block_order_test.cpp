@@ -3,24 +3,21 @@
 // to the ascending order, on the AVX-512 tiles and on the AVX2 ones, for every pass shape
 // (3-panel passes, a 1/2/4-panel tail, two 8 x 32 passes at <= 16 rows) and for fused_step's
 // 8- and 16-unit blocks.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <utility>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "rnn/core/rng.h"
 #include "rnn/kernels/fast_recurrent.h"
+#include "support/fused_step_case.h"
 
 namespace {
 
 namespace fast = rnn::kernels::fast;
 
-std::vector<float> random_values(int64_t n, rnn::Rng& rng) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
-  return v;
-}
+using rnn::test::random_values;
 
 // Runs `body` on the AVX-512 tiles (where the CPU has them) and on the AVX2 ones.
 template <class F>
@@ -132,41 +129,21 @@ TEST(BlockOrder, OneRowBlockPairsEqualOneBlockAtATime) {
         const int64_t G = fast::gate_count(cell);
         const std::vector<float> w_x = random_values(G * H * kx, rng),
                                  w_h = random_values(G * H * H, rng),
-                                 b_x = random_values(G * H, rng), b_h = random_values(G * H, rng),
-                                 a = random_values(kx + H, rng), c = random_values(H, rng),
-                                 gi = random_values(G * H, rng);
+                                 b_x = random_values(G * H, rng), b_h = random_values(G * H, rng);
+        rnn::test::FusedStepCase step(cell, H, kx, 1, rng);
         on_each_width([&] {
           fast::PackedGates p;
           fast::pack_gates(p, cell, H, kx, kx > 0 ? w_x.data() : nullptr, b_x.data(), H, w_h.data(),
                            b_h.data(), fast::avx512_enabled());
           std::vector<float> outs[2];
           for (int alone = 0; alone < 2; ++alone) {
-            std::vector<float> h_new(H), c_new(H), gates(G * H), hn(H), y(H);
-            fast::StepArgs s;
-            s.rows = 1;
-            s.a = a.data();
-            s.lda = kx + H;
-            if (kx == 0) {
-              s.gi = gi.data();
-              s.ldgi = G * H;
-            }
-            s.h_prev = a.data() + kx;
-            s.ldh = kx + H;
-            s.c_prev = c.data();
-            s.h_new = h_new.data();
-            s.c_new = c_new.data();
-            s.y = y.data();
-            s.ldy = H;
-            s.gates = gates.data();
-            s.hn = hn.data();
+            const fast::StepArgs s = step.args();
             if (alone == 1) {
               for (int64_t jb = 0; jb < p.blocks; ++jb) fast::fused_step(p, s, jb, jb + 1);
             } else {
               fast::fused_step(p, s, 0, p.blocks);
             }
-            outs[alone] = h_new;
-            for (const auto* v : {&c_new, &gates, &hn, &y})
-              outs[alone].insert(outs[alone].end(), v->begin(), v->end());
+            outs[alone] = step.outputs();
           }
           EXPECT_EQ(outs[0], outs[1])
               << "cell " << static_cast<int>(cell) << " H " << H << " kx " << kx;

@@ -12,16 +12,13 @@
 
 #include "rnn/core/rng.h"
 #include "rnn/kernels/fast_recurrent.h"
+#include "support/fused_step_case.h"
 
 namespace {
 
 namespace fast = rnn::kernels::fast;
 
-std::vector<float> random_values(int64_t n, rnn::Rng& rng) {
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
-  return v;
-}
+using rnn::test::random_values;
 
 // Restores the system's L2 size and AVX-512 setting however the test ends.
 struct KernelSettings {
@@ -67,11 +64,8 @@ TEST(VectorRuns, StepEqualsSideBySideLayout) {
         const int64_t H = 45, G = fast::gate_count(cell);
         const std::vector<float> w_x = random_values(G * H * kx, rng),
                                  w_h = random_values(G * H * H, rng),
-                                 b_x = random_values(G * H, rng), b_h = random_values(G * H, rng),
-                                 c = random_values(rows * H, rng),
-                                 gi = random_values(rows * G * H, rng);
-        // The rows as [x | h] (kx > 0) or h alone.
-        const std::vector<float> a = random_values(rows * (kx + H), rng);
+                                 b_x = random_values(G * H, rng), b_h = random_values(G * H, rng);
+        rnn::test::FusedStepCase step(cell, H, kx, rows, rng);
         std::vector<float> outs[2];
         for (int runs = 0; runs < 2; ++runs) {
           fast::set_l2_cache_bytes(runs == 1 ? 4096 : int64_t{1} << 30);
@@ -79,33 +73,13 @@ TEST(VectorRuns, StepEqualsSideBySideLayout) {
           fast::pack_gates(p, cell, H, kx, kx > 0 ? w_x.data() : nullptr, b_x.data(), H, w_h.data(),
                            b_h.data());
           ASSERT_EQ(p.vector_runs, runs == 1);
-          std::vector<float> h_new(rows * H), c_new(rows * H), gates(rows * G * H), hn(rows * H),
-              y(rows * H);
-          fast::StepArgs s;
-          s.rows = rows;
-          s.a = a.data();
-          s.lda = kx + H;
-          if (kx == 0) {
-            s.gi = gi.data();
-            s.ldgi = G * H;
-          }
-          s.h_prev = a.data() + kx;
-          s.ldh = kx + H;
-          s.c_prev = c.data();
-          s.h_new = h_new.data();
-          s.c_new = c_new.data();
-          s.y = y.data();
-          s.ldy = H;
-          s.gates = gates.data();
-          s.hn = hn.data();
+          fast::StepArgs s = step.args();
           // Blocks 1.. in descending order, then block 0: a thread's share, the other way.
           s.last_first = true;
           fast::fused_step(p, s, 1, p.blocks);
           s.last_first = false;
           fast::fused_step(p, s, 0, 1);
-          outs[runs] = h_new;
-          for (const auto* v : {&c_new, &gates, &hn, &y})
-            outs[runs].insert(outs[runs].end(), v->begin(), v->end());
+          outs[runs] = step.outputs();
         }
         EXPECT_EQ(outs[0], outs[1])
             << "cell " << static_cast<int>(cell) << " kx " << kx << " rows " << rows;
