@@ -172,6 +172,19 @@ inline void store_n(float* p, __m256 v, int64_t n) {
   }
 }
 
+// v with denormals replaced by zeros of their sign (|v| >= FLT_MIN and NaN kept), as FTZ
+// makes of them.
+inline __m256 flush_denormal_lanes(__m256 v) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 keep =
+      _mm256_cmp_ps(_mm256_andnot_ps(sign, v), _mm256_set1_ps(FLT_MIN), _CMP_NLT_UQ);
+  return _mm256_or_ps(_mm256_and_ps(v, keep), _mm256_and_ps(v, sign));
+}
+// A state value (h, c) as the step stores it: flushed where StepArgs::flush_denormals asks.
+inline __m256 state_value(const StepArgs& s, __m256 v) {
+  return s.flush_denormals ? flush_denormal_lanes(v) : v;
+}
+
 // ---- register tiles ---------------------------------------------------------------------
 // acc[r][v] += sum_{k in [k0,k1)} a[r*lda + k] * (gate vector v of the panel at k)
 // The panel's vectors sit side by side per k ([K][V*8]), or with Runs each in a run of its
@@ -265,12 +278,13 @@ inline void lstm_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, in
     store_n(a + 3 * H, o, n);
   }
   if (!s.active || s.active[b]) {
-    store_n(s.h_new + b * H + j, h, n);
-    store_n(s.c_new + b * H + j, c, n);
-    if (s.y) store_n(s.y + b * s.ldy + j, h, n);
+    const __m256 hs = state_value(s, h);
+    store_n(s.h_new + b * H + j, hs, n);
+    store_n(s.c_new + b * H + j, state_value(s, c), n);
+    if (s.y) store_n(s.y + b * s.ldy + j, hs, n);
   } else {
-    store_n(s.h_new + b * H + j, load_n(s.h_prev + b * s.ldh + j, n), n);
-    store_n(s.c_new + b * H + j, cp, n);
+    store_n(s.h_new + b * H + j, state_value(s, load_n(s.h_prev + b * s.ldh + j, n)), n);
+    store_n(s.c_new + b * H + j, state_value(s, cp), n);
   }
 }
 
@@ -322,13 +336,13 @@ inline void lstm_epilogue_n(const PackedGates& p, const StepArgs& s, const int64
       store_n(a + 3 * H, o, nq);
     }
     if (!s.active || s.active[r]) {
-      const __m256 h = _mm256_mul_ps(o, tc[q]);
+      const __m256 h = state_value(s, _mm256_mul_ps(o, tc[q]));
       store_n(s.h_new + r * H + jq, h, nq);
-      store_n(s.c_new + r * H + jq, c[q], nq);
+      store_n(s.c_new + r * H + jq, state_value(s, c[q]), nq);
       if (s.y) store_n(s.y + r * s.ldy + jq, h, nq);
     } else {
-      store_n(s.h_new + r * H + jq, load_n(s.h_prev + r * s.ldh + jq, nq), nq);
-      store_n(s.c_new + r * H + jq, cp[q], nq);
+      store_n(s.h_new + r * H + jq, state_value(s, load_n(s.h_prev + r * s.ldh + jq, nq)), nq);
+      store_n(s.c_new + r * H + jq, state_value(s, cp[q]), nq);
     }
   }
 }
@@ -361,10 +375,11 @@ inline void gru_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int
   }
   if (s.hn) store_n(s.hn + b * H + j, hn, n);
   if (!s.active || s.active[b]) {
-    store_n(s.h_new + b * H + j, h, n);
-    if (s.y) store_n(s.y + b * s.ldy + j, h, n);
+    const __m256 hs = state_value(s, h);
+    store_n(s.h_new + b * H + j, hs, n);
+    if (s.y) store_n(s.y + b * s.ldy + j, hs, n);
   } else {
-    store_n(s.h_new + b * H + j, hp, n);
+    store_n(s.h_new + b * H + j, state_value(s, hp), n);
   }
 }
 
@@ -416,10 +431,11 @@ inline void gru_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_
     }
     if (s.hn) store_n(s.hn + r * H + jq, hn[q], nq);
     if (!s.active || s.active[r]) {
-      store_n(s.h_new + r * H + jq, h, nq);
-      if (s.y) store_n(s.y + r * s.ldy + jq, h, nq);
+      const __m256 hs = state_value(s, h);
+      store_n(s.h_new + r * H + jq, hs, nq);
+      if (s.y) store_n(s.y + r * s.ldy + jq, hs, nq);
     } else {
-      store_n(s.h_new + r * H + jq, hp, nq);
+      store_n(s.h_new + r * H + jq, state_value(s, hp), nq);
     }
   }
 }
@@ -440,10 +456,11 @@ inline void rnn_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int
     const __m256 h = relu ? _mm256_max_ps(_mm256_setzero_ps(), pre) : v_tanh(pre);
     if (s.gates) store_n(s.gates + b * H + j, h, n);
     if (on) {
-      store_n(s.h_new + b * H + j, h, n);
-      if (s.y) store_n(s.y + b * s.ldy + j, h, n);
+      const __m256 hs = state_value(s, h);
+      store_n(s.h_new + b * H + j, hs, n);
+      if (s.y) store_n(s.y + b * s.ldy + j, hs, n);
     } else {
-      store_n(s.h_new + b * H + j, load_n(s.h_prev + b * s.ldh + j, n), n);
+      store_n(s.h_new + b * H + j, state_value(s, load_n(s.h_prev + b * s.ldh + j, n)), n);
     }
   }
 }
@@ -809,10 +826,31 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   }
 }
 
+namespace {
+
+// StepArgs::flush_denormals after a step whose epilogue stored its outputs as computed (the
+// AVX-512 tiles): h_new, c_new and the written y of blocks [block_begin, block_end) flushed in
+// place, the values the AVX2 epilogues store with the flag.
+void flush_step_outputs(const PackedGates& p, const StepArgs& s, int64_t block_begin,
+                        int64_t block_end) {
+  const int64_t H = p.hidden, j0 = block_begin * p.units;
+  const int64_t n = imin(block_end * p.units, H) - j0;
+  if (n <= 0) return;
+  for (int64_t b = 0; b < s.rows; ++b) {
+    copy_flush_denormals(s.h_new + b * H + j0, s.h_new + b * H + j0, n);
+    if (s.c_new) copy_flush_denormals(s.c_new + b * H + j0, s.c_new + b * H + j0, n);
+    if (s.y && (!s.active || s.active[b]))
+      copy_flush_denormals(s.y + b * s.ldy + j0, s.y + b * s.ldy + j0, n);
+  }
+}
+
+}  // namespace
+
 void fused_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, int64_t block_end) {
   // 16-unit blocks exist only where AVX-512 was on when packing; RNN's 32-unit blocks fit both.
   if (p.units == 16 || (gate_count(p.cell) == 1 && p.hidden >= kWideMinHidden && avx512_enabled())) {
     avx512::wide_step(p, s, block_begin, block_end);
+    if (s.flush_denormals) flush_step_outputs(p, s, block_begin, block_end);
     return;
   }
   if (p.vecs == 3) {
@@ -1055,13 +1093,9 @@ void tanh_n(const float* x, float* y, int64_t n) {
 }
 
 void copy_flush_denormals(const float* src, float* dst, int64_t n) {
-  const __m256 sign = _mm256_set1_ps(-0.0f), smallest = _mm256_set1_ps(FLT_MIN);
   for (int64_t i = 0; i < n; i += 8) {
     const int64_t m = imin(8, n - i);
-    const __m256 v = load_n(src + i, m);
-    // |v| >= FLT_MIN, or NaN: kept; a denormal becomes a zero of its sign, as under FTZ.
-    const __m256 keep = _mm256_cmp_ps(_mm256_andnot_ps(sign, v), smallest, _CMP_NLT_UQ);
-    store_n(dst + i, _mm256_or_ps(_mm256_and_ps(v, keep), _mm256_and_ps(v, sign)), m);
+    store_n(dst + i, flush_denormal_lanes(load_n(src + i, m)), m);
   }
 }
 

@@ -167,6 +167,11 @@ struct StepArgs {
   // the next where the packed weights are larger than L2. Each block's outputs are computed
   // by the same instructions in either order.
   bool last_first = false;
+  // fused_step: h_new, c_new and y are written with denormals replaced by zeros of their sign
+  // (as copy_flush_denormals), for a caller that keeps them out of its state without FTZ/DAZ
+  // (the stepper), so that it needs no pass of its own over what the step just wrote; gates
+  // and hn are written as computed.
+  bool flush_denormals = false;
   // panel_step (AVX-512), where it prefetches no weights: floats that the next step reads
   // first (its rows of x), brought into L2 a share at a time while this step's tiles run.
   const float* prefetch = nullptr;
