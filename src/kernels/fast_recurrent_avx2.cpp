@@ -86,8 +86,14 @@ inline __m256 v_tanh(__m256 x) {
 // same operations as v_exp / v_recip / v_sigmoid / v_tanh.
 #define RNN_EACH _Pragma("GCC unroll 16") for (int q = 0; q < N; ++q)
 
+// These and the LSTM epilogues are always inlined: called, they pass the sums and results
+// through the stack, on the path from one step's h to the next's. One Zen 3 core, four
+// interleaved runs (best of 21 each): the single LSTM step at H = 8 / 16 / 32 1.07-1.10x /
+// 1.12-1.15x / 1.03-1.11x, batched inference LSTM H = 128 B = 16 1.04-1.07x; elsewhere within
+// the runs' spread (-5% to +5%).
+
 template <int N>
-inline void v_exp_n(__m256 (&x)[N]) {
+__attribute__((always_inline)) inline void v_exp_n(__m256 (&x)[N]) {
   __m256 fx[N], r[N], r2[N], p[N];
   RNN_EACH x[q] = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.0f), x[q]));
   RNN_EACH fx[q] = _mm256_floor_ps(
@@ -113,7 +119,7 @@ inline void v_exp_n(__m256 (&x)[N]) {
 }
 
 template <int N>
-inline void v_recip_n(__m256 (&d)[N]) {
+__attribute__((always_inline)) inline void v_recip_n(__m256 (&d)[N]) {
   RNN_EACH {
     const __m256 r = _mm256_rcp_ps(d[q]);
     d[q] = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d[q], r, _mm256_set1_ps(1.0f)), r);
@@ -121,7 +127,7 @@ inline void v_recip_n(__m256 (&d)[N]) {
 }
 
 template <int N>
-inline void v_sigmoid_n(__m256 (&x)[N]) {
+__attribute__((always_inline)) inline void v_sigmoid_n(__m256 (&x)[N]) {
   RNN_EACH x[q] = _mm256_sub_ps(_mm256_setzero_ps(), x[q]);
   v_exp_n<N>(x);
   RNN_EACH x[q] = _mm256_add_ps(_mm256_set1_ps(1.0f), x[q]);
@@ -129,7 +135,7 @@ inline void v_sigmoid_n(__m256 (&x)[N]) {
 }
 
 template <int N>
-inline void v_tanh_n(__m256 (&x)[N]) {
+__attribute__((always_inline)) inline void v_tanh_n(__m256 (&x)[N]) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   __m256 ax[N], small[N], e[N];
   RNN_EACH {
@@ -303,7 +309,7 @@ inline void accumulate_panel(const PackedGates& p, const float* a, int64_t lda, 
 }
 
 // ---- fused step epilogues ---------------------------------------------------------------
-inline void lstm_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int64_t jb,
+__attribute__((always_inline)) inline void lstm_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int64_t jb,
                           const __m256* acc) {
   const int64_t H = p.hidden, j = jb * 8, n = imin(8, H - j);
   const float* bias = p.bias.data() + jb * 32;
@@ -341,7 +347,7 @@ inline void lstm_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, in
 // lstm_epilogue, lane for lane. It spills (six sigmoids at once on 16 ymm registers at
 // N = 2), but the spills are independent loads and stores.
 template <int N>
-inline void lstm_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_t (&b)[N],
+__attribute__((always_inline)) inline void lstm_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_t (&b)[N],
                             const int64_t (&jb)[N], const __m256 (&acc)[N][4]) {
   const int64_t H = p.hidden;
   int64_t j[N], n[N];
