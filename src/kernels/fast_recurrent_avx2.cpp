@@ -86,11 +86,13 @@ inline __m256 v_tanh(__m256 x) {
 // same operations as v_exp / v_recip / v_sigmoid / v_tanh.
 #define RNN_EACH _Pragma("GCC unroll 16") for (int q = 0; q < N; ++q)
 
-// These and the LSTM epilogues are always inlined: called, they pass the sums and results
-// through the stack, on the path from one step's h to the next's. One Zen 3 core, four
-// interleaved runs (best of 21 each): the single LSTM step at H = 8 / 16 / 32 1.07-1.10x /
-// 1.12-1.15x / 1.03-1.11x, batched inference LSTM H = 128 B = 16 1.04-1.07x; elsewhere within
-// the runs' spread (-5% to +5%).
+// These, the LSTM epilogues and GRU's n-block one are always inlined: called, they pass the
+// sums and results through the stack, on the path from one step's h to the next's. One Zen 3
+// core, interleaved runs (best of 21 each): the single LSTM step at H = 8 / 16 / 32
+// 1.07-1.10x / 1.12-1.15x / 1.03-1.11x (four runs), GRU H = 16 / 32 1.13-1.18x / 1.12-1.16x
+// (two), batched inference LSTM H = 128 B = 16 1.04-1.07x; elsewhere within the runs' spread
+// (-5% to +5%). GRU's one-block epilogue inlined into the many-block loops cost 11-14% (batch
+// 1, H = 128 / 256, and the single step from H = 64 on), so it stays a call.
 
 template <int N>
 __attribute__((always_inline)) inline void v_exp_n(__m256 (&x)[N]) {
@@ -440,7 +442,7 @@ inline void gru_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int
 // (v_sigmoid_n): the same operations for every unit. acc[q] = r, z, W_hn h sums; acc_xn[q] =
 // the n gate's x part (unused where it is in s.gi).
 template <int N>
-inline void gru_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_t (&b)[N],
+__attribute__((always_inline)) inline void gru_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_t (&b)[N],
                            const int64_t (&jb)[N], const __m256 (&acc)[N][3],
                            const __m256 (&acc_xn)[N]) {
   const int64_t H = p.hidden;
