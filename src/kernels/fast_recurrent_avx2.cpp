@@ -311,8 +311,8 @@ inline void accumulate_panel(const PackedGates& p, const float* a, int64_t lda, 
 }
 
 // ---- fused step epilogues ---------------------------------------------------------------
-__attribute__((always_inline)) inline void lstm_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int64_t jb,
-                          const __m256* acc) {
+__attribute__((always_inline)) inline void lstm_epilogue(const PackedGates& p, const StepArgs& s,
+                                                         int64_t b, int64_t jb, const __m256* acc) {
   const int64_t H = p.hidden, j = jb * 8, n = imin(8, H - j);
   const float* bias = p.bias.data() + jb * 32;
   __m256 pre[4];
@@ -349,8 +349,10 @@ __attribute__((always_inline)) inline void lstm_epilogue(const PackedGates& p, c
 // lstm_epilogue, lane for lane. It spills (six sigmoids at once on 16 ymm registers at
 // N = 2), but the spills are independent loads and stores.
 template <int N>
-__attribute__((always_inline)) inline void lstm_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_t (&b)[N],
-                            const int64_t (&jb)[N], const __m256 (&acc)[N][4]) {
+__attribute__((always_inline)) inline void lstm_epilogue_n(const PackedGates& p, const StepArgs& s,
+                                                           const int64_t (&b)[N],
+                                                           const int64_t (&jb)[N],
+                                                           const __m256 (&acc)[N][4]) {
   const int64_t H = p.hidden;
   int64_t j[N], n[N];
   __m256 sig[3 * N], g[N];
@@ -442,9 +444,11 @@ inline void gru_epilogue(const PackedGates& p, const StepArgs& s, int64_t b, int
 // (v_sigmoid_n): the same operations for every unit. acc[q] = r, z, W_hn h sums; acc_xn[q] =
 // the n gate's x part (unused where it is in s.gi).
 template <int N>
-__attribute__((always_inline)) inline void gru_epilogue_n(const PackedGates& p, const StepArgs& s, const int64_t (&b)[N],
-                           const int64_t (&jb)[N], const __m256 (&acc)[N][3],
-                           const __m256 (&acc_xn)[N]) {
+__attribute__((always_inline)) inline void gru_epilogue_n(const PackedGates& p, const StepArgs& s,
+                                                          const int64_t (&b)[N],
+                                                          const int64_t (&jb)[N],
+                                                          const __m256 (&acc)[N][3],
+                                                          const __m256 (&acc_xn)[N]) {
   const int64_t H = p.hidden;
   __m256 rz[2 * N], hn[N], nn[N];
   int64_t j[N], n[N];
