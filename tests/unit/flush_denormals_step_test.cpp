@@ -87,45 +87,27 @@ TEST_F(FlushDenormalsStep, StoresTheStateFlushedAndTheRestAsComputed) {
           }
           fast::PackedGates p;
           fast::pack_gates(p, cell, H, kx, w_x.data(), b_x.data(), H, w_h.data(), b_h.data(), wide);
-          std::vector<float> a = random_values(rows * K, rng), c = random_values(rows * H, rng);
+          rnn::test::FusedStepCase step(cell, H, kx, rows, rng);
           for (int64_t b = 0; b < rows; ++b) {
             for (int64_t j = 0; j < H; j += 2) {
-              a[b * K + kx + j] = j % 4 ? -1e-39f : 5e-39f;
-              c[b * H + j] = j % 4 ? 2e-39f : -4e-39f;
+              step.a[b * K + kx + j] = j % 4 ? -1e-39f : 5e-39f;
+              step.c[b * H + j] = j % 4 ? 2e-39f : -4e-39f;
             }
           }
           const std::vector<unsigned char> active = {1, 0, 1};
           auto run = [&](bool flag) {
-            Outputs o;
-            for (auto* v : {&o.h_new, &o.c_new, &o.hn}) v->assign(rows * H, 7.0f);
-            o.y.assign(rows * H, 7.0f);
-            o.gates.assign(rows * GH, 7.0f);
-            fast::StepArgs s;
-            s.rows = rows;
-            s.a = a.data();
-            s.lda = K;
-            s.h_prev = a.data() + kx;
-            s.ldh = K;
-            if (cell == fast::Cell::LSTM) {
-              s.c_prev = c.data();
-              s.c_new = o.c_new.data();
-            }
+            fast::StepArgs s = step.args();
             s.active = rows > 1 ? active.data() : nullptr;
-            s.h_new = o.h_new.data();
-            s.y = o.y.data();
-            s.ldy = H;
-            s.gates = o.gates.data();
-            if (cell == fast::Cell::GRU) s.hn = o.hn.data();
             s.flush_denormals = flag;
             fast::fused_step(p, s, 0, p.blocks);
-            return o;
+            return Outputs{step.h_new, step.c_new, step.y, step.gates, step.hn};
           };
           const Outputs as_computed = run(false), stored = run(true);
           EXPECT_TRUE(has_denormal(as_computed.h_new));
           EXPECT_FALSE(has_denormal(stored.h_new));
           EXPECT_EQ(bits(stored.h_new), bits(flushed(as_computed.h_new)));
           EXPECT_EQ(bits(stored.c_new), bits(flushed(as_computed.c_new)));
-          // Inactive rows' y is not written either way (7.0 stays).
+          // Inactive rows' y is not written either way (the zeros args() put there stay).
           EXPECT_EQ(bits(stored.y), bits(flushed(as_computed.y)));
           EXPECT_EQ(bits(stored.gates), bits(as_computed.gates));
           EXPECT_EQ(bits(stored.hn), bits(as_computed.hn));
