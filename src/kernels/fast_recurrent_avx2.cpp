@@ -915,31 +915,10 @@ void panel_step(const PackedGates& p, const StepArgs& s, int64_t group_begin, in
   }
 }
 
-namespace {
-
-// StepArgs::flush_denormals after a step whose epilogue stored its outputs as computed (the
-// AVX-512 tiles): h_new, c_new and the written y of blocks [block_begin, block_end) flushed in
-// place, the values the AVX2 epilogues store with the flag.
-void flush_step_outputs(const PackedGates& p, const StepArgs& s, int64_t block_begin,
-                        int64_t block_end) {
-  const int64_t H = p.hidden, j0 = block_begin * p.units;
-  const int64_t n = imin(block_end * p.units, H) - j0;
-  if (n <= 0) return;
-  for (int64_t b = 0; b < s.rows; ++b) {
-    copy_flush_denormals(s.h_new + b * H + j0, s.h_new + b * H + j0, n);
-    if (s.c_new) copy_flush_denormals(s.c_new + b * H + j0, s.c_new + b * H + j0, n);
-    if (s.y && (!s.active || s.active[b]))
-      copy_flush_denormals(s.y + b * s.ldy + j0, s.y + b * s.ldy + j0, n);
-  }
-}
-
-}  // namespace
-
 void fused_step(const PackedGates& p, const StepArgs& s, int64_t block_begin, int64_t block_end) {
   // 16-unit blocks exist only where AVX-512 was on when packing; RNN's 32-unit blocks fit both.
   if (p.units == 16 || (gate_count(p.cell) == 1 && p.hidden >= kWideMinHidden && avx512_enabled())) {
     avx512::wide_step(p, s, block_begin, block_end);
-    if (s.flush_denormals) flush_step_outputs(p, s, block_begin, block_end);
     return;
   }
   if (p.vecs == 3) {

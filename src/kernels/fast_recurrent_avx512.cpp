@@ -3,6 +3,7 @@
 // target pragma only; callers check fast::avx512_enabled() first (or hold weights packed
 // while it was on).
 #include <algorithm>
+#include <cfloat>
 #include <cstdint>
 
 // GCC 12's unmasked AVX-512 intrinsics pass a self-initialised _mm512_undefined_*() as the
@@ -374,6 +375,15 @@ inline __mmask16 lanes(int64_t n) {
 inline __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 inline void store(float* p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
 
+// The AVX2 file's flush_denormal_lanes and state_value on 16 lanes: denormals replaced by
+// zeros of their sign (|v| >= FLT_MIN and NaN kept) where StepArgs::flush_denormals asks.
+inline __m512 state_value(const StepArgs& s, __m512 v) {
+  if (!s.flush_denormals) return v;
+  const __mmask16 keep = _mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(FLT_MIN), _CMP_NLT_UQ);
+  return _mm512_mask_mov_ps(
+      ps(_mm512_and_si512(si(v), _mm512_set1_epi32(static_cast<int>(0x80000000u)))), keep, v);
+}
+
 // A bias of 16 units in the block layout of PackedGates::bias (8 units a block, `width` floats
 // a block): lanes 0-7 from block jb, 8-15 from block jb + 1 (zero past the last block).
 inline __m512 block_pair(const float* bias, int64_t width, int64_t jb, int64_t blocks, int64_t off) {
@@ -394,12 +404,13 @@ inline void lstm_store(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mma
     store(a + 3 * H, o, m);
   }
   if (!s.active || s.active[b]) {
-    store(s.h_new + b * H + j, h, m);
-    store(s.c_new + b * H + j, c, m);
-    if (s.y) store(s.y + b * s.ldy + j, h, m);
+    const __m512 hs = state_value(s, h);
+    store(s.h_new + b * H + j, hs, m);
+    store(s.c_new + b * H + j, state_value(s, c), m);
+    if (s.y) store(s.y + b * s.ldy + j, hs, m);
   } else {
-    store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
-    store(s.c_new + b * H + j, cp, m);
+    store(s.h_new + b * H + j, state_value(s, load(s.h_prev + b * s.ldh + j, m)), m);
+    store(s.c_new + b * H + j, state_value(s, cp), m);
   }
 }
 
@@ -489,10 +500,11 @@ inline void gru_rows(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask
     }
     if (s.hn) store(s.hn + row * H + j, hn[q], m);
     if (!s.active || s.active[row]) {
-      store(s.h_new + row * H + j, h, m);
-      if (s.y) store(s.y + row * s.ldy + j, h, m);
+      const __m512 hs = state_value(s, h);
+      store(s.h_new + row * H + j, hs, m);
+      if (s.y) store(s.y + row * s.ldy + j, hs, m);
     } else {
-      store(s.h_new + row * H + j, hp, m);
+      store(s.h_new + row * H + j, state_value(s, hp), m);
     }
   }
 }
@@ -510,10 +522,11 @@ inline void rnn_vec(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask1
   const __m512 h = relu ? _mm512_max_ps(_mm512_setzero_ps(), pre) : z_tanh(pre);
   if (s.gates) store(s.gates + b * H + j, h, m);
   if (!s.active || s.active[b]) {
-    store(s.h_new + b * H + j, h, m);
-    if (s.y) store(s.y + b * s.ldy + j, h, m);
+    const __m512 hs = state_value(s, h);
+    store(s.h_new + b * H + j, hs, m);
+    if (s.y) store(s.y + b * s.ldy + j, hs, m);
   } else {
-    store(s.h_new + b * H + j, load(s.h_prev + b * s.ldh + j, m), m);
+    store(s.h_new + b * H + j, state_value(s, load(s.h_prev + b * s.ldh + j, m)), m);
   }
 }
 
