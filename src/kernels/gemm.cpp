@@ -9,6 +9,8 @@
 #include <thread>
 #include <type_traits>
 
+#include "rnn/kernels/blas_kernels.h"
+
 #ifndef RNN_USE_BLIS
 extern "C" void openblas_set_num_threads(int);
 extern "C" int openblas_get_num_threads(void);
@@ -21,6 +23,10 @@ namespace rnn::kernels {
 
 namespace {
 std::atomic<Backend> g_backend{Backend::Blas};
+
+// As the program starts, before any thread or product: OpenBLAS's kernels for the CPU's
+// instructions where its own choice fell back to SSE3 ones (see blas_kernels.h).
+const bool blas_kernels_matched = match_blas_kernels_to_cpu();
 
 CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::Yes ? CblasTrans : CblasNoTrans; }
 }  // namespace
