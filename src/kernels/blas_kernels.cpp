@@ -1,7 +1,7 @@
 #include "rnn/kernels/blas_kernels.h"
 
 #include <cstdlib>
-#include <cstring>
+#include <strings.h>
 
 #ifndef RNN_USE_BLIS
 // OpenBLAS (DYNAMIC_ARCH builds): its chosen core, and the pair of calls that forget and redo
