@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "rnn/kernels/blas_kernels.h"
+#include "rnn/kernels/fast_recurrent.h"
 #include "rnn/kernels/gemm.h"
 #include "rnn/layers/recurrent.h"
 
@@ -241,6 +243,11 @@ int peak_memory(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--peak-memory") == 0) return peak_memory(argc, argv);
   register_all();
+  // What ran, in every report's context: the BLAS's kernel set and the widest fast kernels.
+  benchmark::AddCustomContext("blas_kernels", rnn::kernels::blas_core_name());
+  namespace fast = rnn::kernels::fast;
+  benchmark::AddCustomContext(
+      "rnn_kernels", fast::avx512_enabled() ? "avx512" : fast::available() ? "avx2" : "plain");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
