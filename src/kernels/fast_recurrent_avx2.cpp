@@ -28,11 +28,23 @@ inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 // e^-88 is a denormal and flushes to 0, which only matters below 1e-38). The clamps take the
 // bound first: max and min return their second operand when one is NaN, so a NaN (a diverged
 // model's) comes out of exp, sigmoid and tanh as NaN, not as a finite value.
-inline __m256 v_exp(__m256 x) {
-  x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.0f), x));
-  const __m256 fx = _mm256_floor_ps(
-      _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+//
+// v_exp_k<K>(x, c) = e^{K x} + c for K = 1, -1 or 2, with x clamped to [-88/|K|, 88/|K|]:
+// sigmoid and tanh take e^{-x} + 1 and e^{2|x|} + 1. K x is exact and x * (K log2 e) is
+// (K x) * log2 e bit for bit, so the reduction is that of e^{K x}, while neither K x nor the
+// + c waits in the chain of dependent operations (the last step is one FMA, 2^n e^r + c,
+// instead of a product and a sum): the single LSTM step is that chain (sigmoid -> cell ->
+// tanh) at H = 8.
+template <int K>
+inline __m256 v_exp_k(__m256 x, __m256 c) {
+  constexpr float bound = 88.0f / (K < 0 ? -K : K);
+  x = _mm256_min_ps(_mm256_set1_ps(bound), _mm256_max_ps(_mm256_set1_ps(-bound), x));
+  const __m256 kx = K == 1    ? x
+                    : K == -1 ? _mm256_sub_ps(_mm256_setzero_ps(), x)
+                              : _mm256_add_ps(x, x);
+  const __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(
+      x, _mm256_set1_ps(static_cast<float>(K) * 1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), kx);
   r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
   // The degree-5 polynomial by Estrin's scheme (pairs, then r^2): 3 dependent FMAs instead of
   // Horner's 5, which the single step's sigmoid -> cell -> tanh chain waits on.
@@ -44,8 +56,10 @@ inline __m256 v_exp(__m256 x) {
   const __m256 y = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   __m256i n = _mm256_cvttps_epi32(fx);
   n = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+  return _mm256_fmadd_ps(y, _mm256_castsi256_ps(n), c);
 }
+
+inline __m256 v_exp(__m256 x) { return v_exp_k<1>(x, _mm256_setzero_ps()); }
 
 // 1/d for d >= 1: the 12-bit hardware estimate and one Newton step (~1 ulp), cheaper than
 // a division in the gate epilogues, which compute five of them per 8 units.
@@ -54,11 +68,8 @@ inline __m256 v_recip(__m256 d) {
   return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(1.0f)), r);
 }
 
-// sigmoid(x) = 1 / (1 + e^-x).
-inline __m256 v_sigmoid(__m256 x) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  return v_recip(_mm256_add_ps(one, v_exp(_mm256_sub_ps(_mm256_setzero_ps(), x))));
-}
+// sigmoid(x) = 1 / (e^-x + 1).
+inline __m256 v_sigmoid(__m256 x) { return v_recip(v_exp_k<-1>(x, _mm256_set1_ps(1.0f))); }
 
 // tanh: odd polynomial for |x| < 0.625 (Cephes' tanhf coefficients), else
 // sign(x) * (1 - 2 / (e^{2|x|} + 1)).
@@ -73,8 +84,8 @@ inline __m256 v_tanh(__m256 x) {
   p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
   const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
   const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 e = v_exp(_mm256_add_ps(ax, ax));
-  __m256 large = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), v_recip(_mm256_add_ps(e, one)), one);
+  const __m256 e = v_exp_k<2>(ax, one);
+  __m256 large = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), v_recip(e), one);
   large = _mm256_or_ps(large, _mm256_and_ps(x, sign));
   const __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
   return _mm256_blendv_ps(large, small, is_small);
@@ -83,7 +94,7 @@ inline __m256 v_tanh(__m256 x) {
 // The same functions over N independent vectors, operation by operation across them (the
 // batched step's epilogues: one unit's chain of dependent operations leaves the vector units
 // idle, and the out-of-order window does not reach far into the next one's). Lane for lane the
-// same operations as v_exp / v_recip / v_sigmoid / v_tanh.
+// same operations as v_exp_k / v_recip / v_sigmoid / v_tanh.
 #define RNN_EACH _Pragma("GCC unroll 16") for (int q = 0; q < N; ++q)
 
 // These, the LSTM epilogues and GRU's n-block one are always inlined: called, they pass the
@@ -94,13 +105,17 @@ inline __m256 v_tanh(__m256 x) {
 // (-5% to +5%). GRU's one-block epilogue inlined into the many-block loops cost 11-14% (batch
 // 1, H = 128 / 256, and the single step from H = 64 on), so it stays a call.
 
-template <int N>
-__attribute__((always_inline)) inline void v_exp_n(__m256 (&x)[N]) {
-  __m256 fx[N], r[N], r2[N], p[N];
-  RNN_EACH x[q] = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.0f), x[q]));
-  RNN_EACH fx[q] = _mm256_floor_ps(
-      _mm256_fmadd_ps(x[q], _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-  RNN_EACH r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(0.693359375f), x[q]);
+template <int N, int K>
+__attribute__((always_inline)) inline void v_exp_k_n(__m256 (&x)[N], __m256 c) {
+  constexpr float bound = 88.0f / (K < 0 ? -K : K);
+  __m256 kx[N], fx[N], r[N], r2[N], p[N];
+  RNN_EACH x[q] = _mm256_min_ps(_mm256_set1_ps(bound), _mm256_max_ps(_mm256_set1_ps(-bound), x[q]));
+  RNN_EACH kx[q] = K == 1    ? x[q]
+                   : K == -1 ? _mm256_sub_ps(_mm256_setzero_ps(), x[q])
+                             : _mm256_add_ps(x[q], x[q]);
+  RNN_EACH fx[q] = _mm256_floor_ps(_mm256_fmadd_ps(
+      x[q], _mm256_set1_ps(static_cast<float>(K) * 1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  RNN_EACH r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(0.693359375f), kx[q]);
   RNN_EACH r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(-2.12194440e-4f), r[q]);
   RNN_EACH r2[q] = _mm256_mul_ps(r[q], r[q]);
   RNN_EACH {
@@ -116,7 +131,7 @@ __attribute__((always_inline)) inline void v_exp_n(__m256 (&x)[N]) {
     const __m256 y = _mm256_fmadd_ps(p[q], r2[q], _mm256_add_ps(r[q], _mm256_set1_ps(1.0f)));
     __m256i n = _mm256_cvttps_epi32(fx[q]);
     n = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
-    x[q] = _mm256_mul_ps(y, _mm256_castsi256_ps(n));
+    x[q] = _mm256_fmadd_ps(y, _mm256_castsi256_ps(n), c);
   }
 }
 
@@ -130,9 +145,7 @@ __attribute__((always_inline)) inline void v_recip_n(__m256 (&d)[N]) {
 
 template <int N>
 __attribute__((always_inline)) inline void v_sigmoid_n(__m256 (&x)[N]) {
-  RNN_EACH x[q] = _mm256_sub_ps(_mm256_setzero_ps(), x[q]);
-  v_exp_n<N>(x);
-  RNN_EACH x[q] = _mm256_add_ps(_mm256_set1_ps(1.0f), x[q]);
+  v_exp_k_n<N, -1>(x, _mm256_set1_ps(1.0f));
   v_recip_n<N>(x);
 }
 
@@ -149,10 +162,9 @@ __attribute__((always_inline)) inline void v_tanh_n(__m256 (&x)[N]) {
     p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
     p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
     small[q] = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x[q], x[q]);
-    e[q] = _mm256_add_ps(ax[q], ax[q]);
+    e[q] = ax[q];
   }
-  v_exp_n<N>(e);
-  RNN_EACH e[q] = _mm256_add_ps(e[q], _mm256_set1_ps(1.0f));
+  v_exp_k_n<N, 2>(e, _mm256_set1_ps(1.0f));
   v_recip_n<N>(e);
   RNN_EACH {
     __m256 large = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), e[q], _mm256_set1_ps(1.0f));

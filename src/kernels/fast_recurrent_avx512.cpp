@@ -269,7 +269,7 @@ void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, 
 }
 
 // ---- gate epilogues on 16 units ----------------------------------------------------------
-// The math of the AVX2 file's v_exp / v_recip / v_sigmoid / v_tanh, lane for lane: the same
+// The math of the AVX2 file's v_exp_k / v_recip / v_sigmoid / v_tanh, lane for lane: the same
 // constants and operations. 1/d uses the AVX2 12-bit estimate on each half (AVX-512's 14-bit
 // rcp14 would give other bits after the Newton step).
 namespace {
@@ -289,14 +289,19 @@ inline __m512 join(__m256 lo, __m256 hi) {
 // operations as one vector at a time.
 #define RNN_EACH _Pragma("GCC unroll 16") for (int q = 0; q < N; ++q)
 
-template <int N>
-inline void z_exp_n(__m512 (&x)[N]) {
-  __m512 fx[N], r[N], r2[N], p[N];
-  RNN_EACH x[q] = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-88.0f), x[q]));
+template <int N, int K>
+inline void z_exp_k_n(__m512 (&x)[N], __m512 c) {
+  constexpr float bound = 88.0f / (K < 0 ? -K : K);
+  __m512 kx[N], fx[N], r[N], r2[N], p[N];
+  RNN_EACH x[q] = _mm512_min_ps(_mm512_set1_ps(bound), _mm512_max_ps(_mm512_set1_ps(-bound), x[q]));
+  RNN_EACH kx[q] = K == 1    ? x[q]
+                   : K == -1 ? _mm512_sub_ps(_mm512_setzero_ps(), x[q])
+                             : _mm512_add_ps(x[q], x[q]);
   RNN_EACH fx[q] = _mm512_roundscale_ps(
-      _mm512_fmadd_ps(x[q], _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+      _mm512_fmadd_ps(x[q], _mm512_set1_ps(static_cast<float>(K) * 1.44269504088896341f),
+                      _mm512_set1_ps(0.5f)),
       _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  RNN_EACH r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(0.693359375f), x[q]);
+  RNN_EACH r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(0.693359375f), kx[q]);
   RNN_EACH r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(-2.12194440e-4f), r[q]);
   RNN_EACH r2[q] = _mm512_mul_ps(r[q], r[q]);
   RNN_EACH {
@@ -312,7 +317,7 @@ inline void z_exp_n(__m512 (&x)[N]) {
     const __m512 y = _mm512_fmadd_ps(p[q], r2[q], _mm512_add_ps(r[q], _mm512_set1_ps(1.0f)));
     __m512i n = _mm512_cvttps_epi32(fx[q]);
     n = _mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23);
-    x[q] = _mm512_mul_ps(y, ps(n));
+    x[q] = _mm512_fmadd_ps(y, ps(n), c);
   }
 }
 
@@ -328,9 +333,7 @@ inline void z_recip_n(__m512 (&d)[N]) {
 
 template <int N>
 inline void z_sigmoid_n(__m512 (&x)[N]) {
-  RNN_EACH x[q] = _mm512_sub_ps(_mm512_setzero_ps(), x[q]);
-  z_exp_n<N>(x);
-  RNN_EACH x[q] = _mm512_add_ps(_mm512_set1_ps(1.0f), x[q]);
+  z_exp_k_n<N, -1>(x, _mm512_set1_ps(1.0f));
   z_recip_n<N>(x);
 }
 
@@ -347,10 +350,9 @@ inline void z_tanh_n(__m512 (&x)[N]) {
     p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
     p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
     small[q] = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x[q], x[q]);
-    e[q] = _mm512_add_ps(ax[q], ax[q]);
+    e[q] = ax[q];
   }
-  z_exp_n<N>(e);
-  RNN_EACH e[q] = _mm512_add_ps(e[q], _mm512_set1_ps(1.0f));
+  z_exp_k_n<N, 2>(e, _mm512_set1_ps(1.0f));
   z_recip_n<N>(e);
   RNN_EACH {
     __m512 large = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), e[q], _mm512_set1_ps(1.0f));
@@ -416,7 +418,7 @@ inline void lstm_store(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mma
 
 // The LSTM epilogue of R rows from b on for 16 units from j on (lanes m), from the products'
 // sums of row b + r at sums[r][0..3] and the biases in registers: the AVX2 epilogues'
-// operations, lane for lane, interleaved across the rows (z_exp_n).
+// operations, lane for lane, interleaved across the rows (z_exp_k_n).
 template <int R>
 inline void lstm_rows(const StepArgs& s, int64_t H, int64_t b, int64_t j, __mmask16 m,
                       const __m512 (&sums)[R][4], const __m512 (&bias)[4]) {
