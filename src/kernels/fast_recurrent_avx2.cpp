@@ -29,72 +29,12 @@ inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 // bound first: max and min return their second operand when one is NaN, so a NaN (a diverged
 // model's) comes out of exp, sigmoid and tanh as NaN, not as a finite value.
 //
-// v_exp_k<K>(x, c) = e^{K x} + c for K = 1, -1 or 2, with x clamped to [-88/|K|, 88/|K|]:
-// sigmoid and tanh take e^{-x} + 1 and e^{2|x|} + 1. K x is exact and x * (K log2 e) is
-// (K x) * log2 e bit for bit, so the reduction is that of e^{K x}, while neither K x nor the
-// + c waits in the chain of dependent operations (the last step is one FMA, 2^n e^r + c,
-// instead of a product and a sum): the single LSTM step is that chain (sigmoid -> cell ->
-// tanh) at H = 8.
-template <int K>
-inline __m256 v_exp_k(__m256 x, __m256 c) {
-  constexpr float bound = 88.0f / (K < 0 ? -K : K);
-  x = _mm256_min_ps(_mm256_set1_ps(bound), _mm256_max_ps(_mm256_set1_ps(-bound), x));
-  const __m256 kx = K == 1    ? x
-                    : K == -1 ? _mm256_sub_ps(_mm256_setzero_ps(), x)
-                              : _mm256_add_ps(x, x);
-  const __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(
-      x, _mm256_set1_ps(static_cast<float>(K) * 1.44269504088896341f), _mm256_set1_ps(0.5f)));
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), kx);
-  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
-  // The degree-5 polynomial by Estrin's scheme (pairs, then r^2): 3 dependent FMAs instead of
-  // Horner's 5, which the single step's sigmoid -> cell -> tanh chain waits on.
-  const __m256 r2 = _mm256_mul_ps(r, r);
-  const __m256 p54 = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
-  const __m256 p32 = _mm256_fmadd_ps(_mm256_set1_ps(8.3334519073e-3f), r, _mm256_set1_ps(4.1665795894e-2f));
-  const __m256 p10 = _mm256_fmadd_ps(_mm256_set1_ps(1.6666665459e-1f), r, _mm256_set1_ps(5.0000001201e-1f));
-  const __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(p54, r2, p32), r2, p10);
-  const __m256 y = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  __m256i n = _mm256_cvttps_epi32(fx);
-  n = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
-  return _mm256_fmadd_ps(y, _mm256_castsi256_ps(n), c);
-}
-
-inline __m256 v_exp(__m256 x) { return v_exp_k<1>(x, _mm256_setzero_ps()); }
-
-// 1/d for d >= 1: the 12-bit hardware estimate and one Newton step (~1 ulp), cheaper than
-// a division in the gate epilogues, which compute five of them per 8 units.
-inline __m256 v_recip(__m256 d) {
-  const __m256 r = _mm256_rcp_ps(d);
-  return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(1.0f)), r);
-}
-
-// sigmoid(x) = 1 / (e^-x + 1).
-inline __m256 v_sigmoid(__m256 x) { return v_recip(v_exp_k<-1>(x, _mm256_set1_ps(1.0f))); }
-
-// tanh: odd polynomial for |x| < 0.625 (Cephes' tanhf coefficients), else
-// sign(x) * (1 - 2 / (e^{2|x|} + 1)).
-inline __m256 v_tanh(__m256 x) {
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  const __m256 ax = _mm256_andnot_ps(sign, x);
-  const __m256 z = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
-  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 e = v_exp_k<2>(ax, one);
-  __m256 large = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), v_recip(e), one);
-  large = _mm256_or_ps(large, _mm256_and_ps(x, sign));
-  const __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
-  return _mm256_blendv_ps(large, small, is_small);
-}
-
-// The same functions over N independent vectors, operation by operation across them (the
+// Each function works on N independent vectors, operation by operation across them (the
 // batched step's epilogues: one unit's chain of dependent operations leaves the vector units
-// idle, and the out-of-order window does not reach far into the next one's). Lane for lane the
-// same operations as v_exp_k / v_recip / v_sigmoid / v_tanh.
+// idle, and the out-of-order window does not reach far into the next one's); the one-vector
+// forms (v_exp, v_sigmoid, v_tanh) are N = 1. The single step is one such chain: an LSTM
+// unit's h waits on sigmoid -> cell -> tanh(c), so the functions keep as few operations on
+// the path from x to the result as they can (the forms below are written for that).
 #define RNN_EACH _Pragma("GCC unroll 16") for (int q = 0; q < N; ++q)
 
 // These, the LSTM epilogues and GRU's n-block one are always inlined: called, they pass the
@@ -105,34 +45,45 @@ inline __m256 v_tanh(__m256 x) {
 // (-5% to +5%). GRU's one-block epilogue inlined into the many-block loops cost 11-14% (batch
 // 1, H = 128 / 256, and the single step from H = 64 on), so it stays a call.
 
-template <int N, int K>
-__attribute__((always_inline)) inline void v_exp_k_n(__m256 (&x)[N], __m256 c) {
-  constexpr float bound = 88.0f / (K < 0 ? -K : K);
-  __m256 kx[N], fx[N], r[N], r2[N], p[N];
-  RNN_EACH x[q] = _mm256_min_ps(_mm256_set1_ps(bound), _mm256_max_ps(_mm256_set1_ps(-bound), x[q]));
-  RNN_EACH kx[q] = K == 1    ? x[q]
-                   : K == -1 ? _mm256_sub_ps(_mm256_setzero_ps(), x[q])
-                             : _mm256_add_ps(x[q], x[q]);
-  RNN_EACH fx[q] = _mm256_floor_ps(_mm256_fmadd_ps(
-      x[q], _mm256_set1_ps(static_cast<float>(K) * 1.44269504088896341f), _mm256_set1_ps(0.5f)));
-  RNN_EACH r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(0.693359375f), kx[q]);
-  RNN_EACH r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(-2.12194440e-4f), r[q]);
-  RNN_EACH r2[q] = _mm256_mul_ps(r[q], r[q]);
+// 2^fx e^r + c from the reduced argument: the polynomial by Estrin's scheme, 1 + r +
+// r^2 (c0 + c1 r) and r^4 (c2 + c3 r + r^2 (c4 + c5 r)) apart, so that 3 FMAs follow r^2
+// instead of Horner's 6, and + c in the last FMA.
+template <int N>
+__attribute__((always_inline)) inline void v_exp_reduced_n(const __m256 (&r)[N],
+                                                           const __m256 (&fx)[N], __m256 c,
+                                                           __m256 (&out)[N]) {
   RNN_EACH {
+    const __m256 r2 = _mm256_mul_ps(r[q], r[q]);
+    const __m256 r4 = _mm256_mul_ps(r2, r2);
     const __m256 p54 =
         _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r[q], _mm256_set1_ps(1.3981999507e-3f));
     const __m256 p32 =
         _mm256_fmadd_ps(_mm256_set1_ps(8.3334519073e-3f), r[q], _mm256_set1_ps(4.1665795894e-2f));
     const __m256 p10 =
         _mm256_fmadd_ps(_mm256_set1_ps(1.6666665459e-1f), r[q], _mm256_set1_ps(5.0000001201e-1f));
-    p[q] = _mm256_fmadd_ps(_mm256_fmadd_ps(p54, r2[q], p32), r2[q], p10);
-  }
-  RNN_EACH {
-    const __m256 y = _mm256_fmadd_ps(p[q], r2[q], _mm256_add_ps(r[q], _mm256_set1_ps(1.0f)));
+    const __m256 lo = _mm256_fmadd_ps(p10, r2, _mm256_add_ps(r[q], _mm256_set1_ps(1.0f)));
+    const __m256 y = _mm256_fmadd_ps(_mm256_fmadd_ps(p54, r2, p32), r4, lo);
     __m256i n = _mm256_cvttps_epi32(fx[q]);
     n = _mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23);
-    x[q] = _mm256_fmadd_ps(y, _mm256_castsi256_ps(n), c);
+    out[q] = _mm256_fmadd_ps(y, _mm256_castsi256_ps(n), c);
   }
+}
+
+// e^{K x} + c for K = 1 or -1 (sigmoid takes e^{-x} + 1). x * (K log2 e) is (K x) * log2 e
+// bit for bit, so the reduction is that of e^{K x}, while -x is computed beside it rather
+// than before it.
+template <int N, int K>
+__attribute__((always_inline)) inline void v_exp_k_n(__m256 (&x)[N], __m256 c) {
+  static_assert(K == 1 || K == -1, "exact multiples of log2 e only");
+  __m256 kx[N], fx[N], r[N];
+  RNN_EACH x[q] = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-88.0f), x[q]));
+  RNN_EACH kx[q] = K == 1 ? x[q] : _mm256_sub_ps(_mm256_setzero_ps(), x[q]);
+  RNN_EACH fx[q] = _mm256_floor_ps(_mm256_fmadd_ps(
+      x[q], _mm256_set1_ps(static_cast<float>(K) * 1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  // ln 2 in two parts (Cody-Waite): n ln2_hi is exact for |n| <= 127.
+  RNN_EACH r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(0.693359375f), kx[q]);
+  RNN_EACH r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(-2.12194440e-4f), r[q]);
+  v_exp_reduced_n<N>(r, fx, c, x);
 }
 
 template <int N>
@@ -143,16 +94,25 @@ __attribute__((always_inline)) inline void v_recip_n(__m256 (&d)[N]) {
   }
 }
 
+// sigmoid(x) = 1 / (e^-x + 1), 1/d by the 12-bit hardware estimate and one Newton step
+// (~1 ulp; cheaper than a division).
 template <int N>
 __attribute__((always_inline)) inline void v_sigmoid_n(__m256 (&x)[N]) {
   v_exp_k_n<N, -1>(x, _mm256_set1_ps(1.0f));
   v_recip_n<N>(x);
 }
 
+// tanh: odd polynomial for |x| < 0.625 (Cephes' tanhf coefficients), else
+// sign(x) * (1 - 2 / (e^{2|x|} + 1)), on the chain's shortest path:
+// - |x| is clamped to 10 only (tanh is 1.0f from 9.01 on, and so is 1 - 2 / (e^20 + 1));
+// - 2|x| - n ln 2 in one FMA with ln 2 rounded to float: n <= 29 here, so the error,
+//   n (ln 2 - float(ln 2)) < 6e-8 in r, moves the result by < 2e-8;
+// - with r0 the estimate of 1/d and e0 = 1 - d r0, the Newton step's 1/d = r0 + r0 e0, so
+//   1 - 2/d = (1 - 2 r0) - 2 r0 e0: the two terms side by side, one FMA after them.
 template <int N>
 __attribute__((always_inline)) inline void v_tanh_n(__m256 (&x)[N]) {
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  __m256 ax[N], small[N], e[N];
+  const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+  __m256 ax[N], small[N], fx[N], r[N], d[N];
   RNN_EACH {
     ax[q] = _mm256_andnot_ps(sign, x[q]);
     const __m256 z = _mm256_mul_ps(x[q], x[q]);
@@ -162,16 +122,41 @@ __attribute__((always_inline)) inline void v_tanh_n(__m256 (&x)[N]) {
     p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
     p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
     small[q] = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x[q], x[q]);
-    e[q] = ax[q];
   }
-  v_exp_k_n<N, 2>(e, _mm256_set1_ps(1.0f));
-  v_recip_n<N>(e);
   RNN_EACH {
-    __m256 large = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), e[q], _mm256_set1_ps(1.0f));
+    const __m256 a = _mm256_min_ps(_mm256_set1_ps(10.0f), ax[q]);
+    fx[q] = _mm256_floor_ps(
+        _mm256_fmadd_ps(a, _mm256_set1_ps(2.0f * 1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    r[q] = _mm256_fnmadd_ps(fx[q], _mm256_set1_ps(0.693147182464599609375f), _mm256_add_ps(a, a));
+  }
+  v_exp_reduced_n<N>(r, fx, one, d);
+  RNN_EACH {
+    const __m256 r0 = _mm256_rcp_ps(d[q]);
+    const __m256 e0 = _mm256_fnmadd_ps(d[q], r0, one);
+    __m256 large = _mm256_fnmadd_ps(_mm256_add_ps(r0, r0), e0,
+                                    _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), r0, one));
     large = _mm256_or_ps(large, _mm256_and_ps(x[q], sign));
     const __m256 is_small = _mm256_cmp_ps(ax[q], _mm256_set1_ps(0.625f), _CMP_LT_OQ);
     x[q] = _mm256_blendv_ps(large, small[q], is_small);
   }
+}
+
+inline __m256 v_exp(__m256 x) {
+  __m256 v[1] = {x};
+  v_exp_k_n<1, 1>(v, _mm256_setzero_ps());
+  return v[0];
+}
+
+inline __m256 v_sigmoid(__m256 x) {
+  __m256 v[1] = {x};
+  v_sigmoid_n<1>(v);
+  return v[0];
+}
+
+inline __m256 v_tanh(__m256 x) {
+  __m256 v[1] = {x};
+  v_tanh_n<1>(v);
+  return v[0];
 }
 
 #undef RNN_EACH

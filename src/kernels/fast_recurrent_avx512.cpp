@@ -269,7 +269,7 @@ void gru_split_panels(const TileRows& rows, const float* group, int64_t stride, 
 }
 
 // ---- gate epilogues on 16 units ----------------------------------------------------------
-// The math of the AVX2 file's v_exp_k / v_recip / v_sigmoid / v_tanh, lane for lane: the same
+// The math of the AVX2 file's v_exp_reduced_n .. v_tanh_n, lane for lane: the same
 // constants and operations. 1/d uses the AVX2 12-bit estimate on each half (AVX-512's 14-bit
 // rcp14 would give other bits after the Newton step).
 namespace {
@@ -289,44 +289,52 @@ inline __m512 join(__m256 lo, __m256 hi) {
 // operations as one vector at a time.
 #define RNN_EACH _Pragma("GCC unroll 16") for (int q = 0; q < N; ++q)
 
-template <int N, int K>
-inline void z_exp_k_n(__m512 (&x)[N], __m512 c) {
-  constexpr float bound = 88.0f / (K < 0 ? -K : K);
-  __m512 kx[N], fx[N], r[N], r2[N], p[N];
-  RNN_EACH x[q] = _mm512_min_ps(_mm512_set1_ps(bound), _mm512_max_ps(_mm512_set1_ps(-bound), x[q]));
-  RNN_EACH kx[q] = K == 1    ? x[q]
-                   : K == -1 ? _mm512_sub_ps(_mm512_setzero_ps(), x[q])
-                             : _mm512_add_ps(x[q], x[q]);
-  RNN_EACH fx[q] = _mm512_roundscale_ps(
-      _mm512_fmadd_ps(x[q], _mm512_set1_ps(static_cast<float>(K) * 1.44269504088896341f),
-                      _mm512_set1_ps(0.5f)),
-      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  RNN_EACH r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(0.693359375f), kx[q]);
-  RNN_EACH r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(-2.12194440e-4f), r[q]);
-  RNN_EACH r2[q] = _mm512_mul_ps(r[q], r[q]);
+template <int N>
+inline void z_exp_reduced_n(const __m512 (&r)[N], const __m512 (&fx)[N], __m512 c,
+                            __m512 (&out)[N]) {
   RNN_EACH {
+    const __m512 r2 = _mm512_mul_ps(r[q], r[q]);
+    const __m512 r4 = _mm512_mul_ps(r2, r2);
     const __m512 p54 =
         _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r[q], _mm512_set1_ps(1.3981999507e-3f));
     const __m512 p32 =
         _mm512_fmadd_ps(_mm512_set1_ps(8.3334519073e-3f), r[q], _mm512_set1_ps(4.1665795894e-2f));
     const __m512 p10 =
         _mm512_fmadd_ps(_mm512_set1_ps(1.6666665459e-1f), r[q], _mm512_set1_ps(5.0000001201e-1f));
-    p[q] = _mm512_fmadd_ps(_mm512_fmadd_ps(p54, r2[q], p32), r2[q], p10);
-  }
-  RNN_EACH {
-    const __m512 y = _mm512_fmadd_ps(p[q], r2[q], _mm512_add_ps(r[q], _mm512_set1_ps(1.0f)));
+    const __m512 lo = _mm512_fmadd_ps(p10, r2, _mm512_add_ps(r[q], _mm512_set1_ps(1.0f)));
+    const __m512 y = _mm512_fmadd_ps(_mm512_fmadd_ps(p54, r2, p32), r4, lo);
     __m512i n = _mm512_cvttps_epi32(fx[q]);
     n = _mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23);
-    x[q] = _mm512_fmadd_ps(y, ps(n), c);
+    out[q] = _mm512_fmadd_ps(y, ps(n), c);
   }
+}
+
+template <int N, int K>
+inline void z_exp_k_n(__m512 (&x)[N], __m512 c) {
+  static_assert(K == 1 || K == -1, "exact multiples of log2 e only");
+  __m512 kx[N], fx[N], r[N];
+  RNN_EACH x[q] = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-88.0f), x[q]));
+  RNN_EACH kx[q] = K == 1 ? x[q] : _mm512_sub_ps(_mm512_setzero_ps(), x[q]);
+  RNN_EACH fx[q] = _mm512_roundscale_ps(
+      _mm512_fmadd_ps(x[q], _mm512_set1_ps(static_cast<float>(K) * 1.44269504088896341f),
+                      _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  RNN_EACH r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(0.693359375f), kx[q]);
+  RNN_EACH r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(-2.12194440e-4f), r[q]);
+  z_exp_reduced_n<N>(r, fx, c, x);
+}
+
+// The AVX2 estimate of 1/d on each half.
+inline __m512 z_rcp(__m512 d) {
+  const __m256 lo = _mm512_castps512_ps256(d);
+  const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1));
+  return join(_mm256_rcp_ps(lo), _mm256_rcp_ps(hi));
 }
 
 template <int N>
 inline void z_recip_n(__m512 (&d)[N]) {
   RNN_EACH {
-    const __m256 lo = _mm512_castps512_ps256(d[q]);
-    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d[q]), 1));
-    const __m512 r = join(_mm256_rcp_ps(lo), _mm256_rcp_ps(hi));
+    const __m512 r = z_rcp(d[q]);
     d[q] = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d[q], r, _mm512_set1_ps(1.0f)), r);
   }
 }
@@ -340,7 +348,8 @@ inline void z_sigmoid_n(__m512 (&x)[N]) {
 template <int N>
 inline void z_tanh_n(__m512 (&x)[N]) {
   const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-  __m512 ax[N], small[N], e[N];
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 ax[N], small[N], fx[N], r[N], d[N];
   RNN_EACH {
     ax[q] = ps(_mm512_andnot_si512(sign, si(x[q])));
     const __m512 z = _mm512_mul_ps(x[q], x[q]);
@@ -350,12 +359,20 @@ inline void z_tanh_n(__m512 (&x)[N]) {
     p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
     p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
     small[q] = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x[q], x[q]);
-    e[q] = ax[q];
   }
-  z_exp_k_n<N, 2>(e, _mm512_set1_ps(1.0f));
-  z_recip_n<N>(e);
   RNN_EACH {
-    __m512 large = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), e[q], _mm512_set1_ps(1.0f));
+    const __m512 a = _mm512_min_ps(_mm512_set1_ps(10.0f), ax[q]);
+    fx[q] = _mm512_roundscale_ps(
+        _mm512_fmadd_ps(a, _mm512_set1_ps(2.0f * 1.44269504088896341f), _mm512_set1_ps(0.5f)),
+        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    r[q] = _mm512_fnmadd_ps(fx[q], _mm512_set1_ps(0.693147182464599609375f), _mm512_add_ps(a, a));
+  }
+  z_exp_reduced_n<N>(r, fx, one, d);
+  RNN_EACH {
+    const __m512 r0 = z_rcp(d[q]);
+    const __m512 e0 = _mm512_fnmadd_ps(d[q], r0, one);
+    __m512 large = _mm512_fnmadd_ps(_mm512_add_ps(r0, r0), e0,
+                                    _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), r0, one));
     large = ps(_mm512_or_si512(si(large), _mm512_and_si512(si(x[q]), sign)));
     const __mmask16 is_small = _mm512_cmp_ps_mask(ax[q], _mm512_set1_ps(0.625f), _CMP_LT_OQ);
     x[q] = _mm512_mask_blend_ps(is_small, large, small[q]);

@@ -173,7 +173,11 @@ TEST(LearningMemory, GruRecallsTokenFiveStepsBack) {
   learns(Task::DelayedRecall, CellMode::GRU, 800);
 }
 TEST(LearningMemory, LstmRecallsFirstTokenAtTheEnd) {
-  learns(Task::FirstTokenRecall, CellMode::LSTM, 3000);
+  // The LSTM first sits on a plateau (held-out loss ~ln 4) whose length depends on the
+  // initialisation and on the last bits of the arithmetic: over 31 initialisations and two
+  // builds whose sigmoid / tanh differ in the last bit, 200-2600 updates for most, up to 5900
+  // for two (a budget of 3000 failed 2 and 3 of the 31); every one learned within 6000.
+  learns(Task::FirstTokenRecall, CellMode::LSTM, 8000);
 }
 TEST(LearningMemory, GruRecallsFirstTokenAtTheEnd) {
   learns(Task::FirstTokenRecall, CellMode::GRU, 3000);
